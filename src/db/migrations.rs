@@ -1,0 +1,145 @@
+//! Versioned, append-only schema migrations, recorded in `PRAGMA user_version`.
+//!
+//! Migration N (1-based) moves a database from version N-1 to N inside one transaction,
+//! so a crash mid-upgrade leaves the previous version intact. Never edit or reorder an
+//! entry once released: add a new one.
+
+use rusqlite::Connection;
+
+use super::DbError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: tunes and per-database metadata (the device id).
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE tune (
+        id               TEXT PRIMARY KEY NOT NULL,
+        title            TEXT NOT NULL,
+        type             TEXT,
+        structure        TEXT,
+        mode             TEXT,
+        genre            TEXT,
+        composer         TEXT,
+        artist           TEXT,
+        release_year     INTEGER,
+        incipit          TEXT,
+        user_id          TEXT,
+        created_at       TEXT NOT NULL,
+        last_modified_at TEXT NOT NULL,
+        sync_version     INTEGER NOT NULL DEFAULT 1,
+        device_id        TEXT NOT NULL,
+        deleted          INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+    );
+
+    -- The list shows live rows sorted by one column; each index serves one sort order
+    -- and keeps the page query from scanning deleted rows.
+    CREATE INDEX tune_by_title    ON tune (deleted, title COLLATE NOCASE, id);
+    CREATE INDEX tune_by_type     ON tune (deleted, type COLLATE NOCASE, title COLLATE NOCASE);
+    CREATE INDEX tune_by_mode     ON tune (deleted, mode COLLATE NOCASE, title COLLATE NOCASE);
+    CREATE INDEX tune_by_genre    ON tune (deleted, genre COLLATE NOCASE, title COLLATE NOCASE);
+    CREATE INDEX tune_by_modified ON tune (deleted, last_modified_at, id);
+    "#,
+];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`SCHEMA_VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Brings the database up to `target` (tests use it to build older databases).
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(DbError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for version in current + 1..=target.min(SCHEMA_VERSION) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn fresh_database_reaches_current_version_and_reopening_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn every_step_upgrades_in_place_keeping_rows() {
+        // Build a database at each older version, put a tune in it, upgrade, check the tune.
+        for start in 1..=SCHEMA_VERSION {
+            let mut conn = Connection::open_in_memory().unwrap();
+            migrate_to(&mut conn, start).unwrap();
+            conn.execute(
+                "INSERT INTO tune (id, title, created_at, last_modified_at, device_id)
+                 VALUES ('01901234-5678-7fff-bfff-ffffffffffff', 'Kept', 'c', 'm', 'd')",
+                [],
+            )
+            .unwrap();
+            migrate(&mut conn).unwrap();
+            let title: String = conn
+                .query_row("SELECT title FROM tune", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(title, "Kept");
+            assert_eq!(version(&conn), SCHEMA_VERSION);
+        }
+    }
+
+    #[test]
+    fn newer_database_is_refused_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert_eq!(
+            err,
+            DbError::TooNew {
+                found: SCHEMA_VERSION + 1,
+                known: SCHEMA_VERSION
+            }
+        );
+        assert_eq!(version(&conn), SCHEMA_VERSION + 1);
+    }
+
+    #[test]
+    fn failed_migration_rolls_back() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A table in the way makes migration 1 fail half-way through its batch.
+        conn.execute_batch("CREATE TABLE tune (x)").unwrap();
+        assert!(migrate(&mut conn).is_err());
+        assert_eq!(version(&conn), 0);
+        let meta_exists: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'meta'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(meta_exists, 0);
+    }
+}

@@ -1,0 +1,86 @@
+//! The local SQLite data layer: schema migrations, the tune store and the list queries.
+//!
+//! Everything here is synchronous rusqlite, the same code in the browser worker (over
+//! the OPFS VFS) and in native tests (over a temp-file or in-memory database).
+
+mod error;
+mod list;
+mod migrations;
+mod tunes;
+
+pub use error::DbError;
+pub use list::{ListQuery, SortColumn, TunePage};
+pub use migrations::{SCHEMA_VERSION, migrate, migrate_to};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::domain::{Timestamp, Uuid};
+
+/// An open, migrated Tunebook database and the identity of this device.
+pub struct Database {
+    conn: Connection,
+    device_id: String,
+    clock: fn() -> Timestamp,
+}
+
+impl Database {
+    /// Migrates `conn` to the current schema and loads (or creates) the device id.
+    pub fn open(mut conn: Connection) -> Result<Self, DbError> {
+        // synchronous=FULL: a committed edit survives a crash or a closed tab.
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
+        migrate(&mut conn)?;
+        let device_id = device_id(&conn)?;
+        Ok(Self {
+            conn,
+            device_id,
+            clock: Timestamp::now,
+        })
+    }
+
+    /// A fresh database in memory (used where OPFS is unavailable, and in tests).
+    pub fn open_in_memory() -> Result<Self, DbError> {
+        Self::open(Connection::open_in_memory()?)
+    }
+
+    /// The id stamped on every change made here: stable for the life of this database.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    /// Replaces the clock (tests use it to control timestamps).
+    pub fn set_clock(&mut self, clock: fn() -> Timestamp) {
+        self.clock = clock;
+    }
+
+    /// The underlying connection, for integration tests and benchmarks.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Closes the database, reporting any error SQLite has on close.
+    pub fn close(self) -> Result<(), DbError> {
+        self.conn.close().map_err(|(_, e)| e.into())
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
+
+/// Reads the device id from `meta`, creating it on first open.
+fn device_id(conn: &Connection) -> Result<String, DbError> {
+    let existing: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = Uuid::now_v7().to_string();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('device_id', ?1)",
+        [&id],
+    )?;
+    Ok(id)
+}

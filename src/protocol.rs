@@ -1,0 +1,263 @@
+//! The typed request/response protocol between the UI (main thread) and the database
+//! worker, and the worker's request handler.
+//!
+//! Messages travel as JSON text through `postMessage`. Every request carries an id that
+//! its response echoes, so many requests can be in flight and each caller gets its own
+//! answer. Errors are values of [`WorkerError`], never panics or bare strings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::{Database, DbError, ListQuery, TunePage};
+use crate::domain::{Tune, TuneDraft, Uuid};
+
+/// A request with the id its response will carry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestEnvelope {
+    pub id: u64,
+    pub request: Request,
+}
+
+/// A response to the request with the same id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResponseEnvelope {
+    pub id: u64,
+    pub result: Result<Response, WorkerError>,
+}
+
+/// What the UI can ask of the database worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Opens (creating if needed) the named database; must come first.
+    Open {
+        name: String,
+    },
+    ListTunes(ListQuery),
+    GetTune {
+        id: Uuid,
+    },
+    CreateTune {
+        draft: TuneDraft,
+    },
+    UpdateTune {
+        id: Uuid,
+        draft: TuneDraft,
+    },
+    DeleteTune {
+        id: Uuid,
+    },
+    /// Stores many tunes in one transaction (imports and benchmarks).
+    ImportTunes {
+        drafts: Vec<TuneDraft>,
+    },
+}
+
+/// The worker's successful answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Opened(OpenInfo),
+    Page(TunePage),
+    /// The requested tune, or `None` if it does not exist or was deleted.
+    Tune(Option<Tune>),
+    /// The tune as stored after a create or update.
+    Saved(Tune),
+    Deleted,
+    Imported {
+        count: usize,
+    },
+}
+
+/// Where the opened database lives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Storage {
+    /// Persistent, in the origin private file system.
+    Opfs,
+    /// In memory only: everything is lost when the tab closes. `reason` says why.
+    Memory { reason: String },
+}
+
+/// The result of opening a database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenInfo {
+    pub storage: Storage,
+    pub device_id: String,
+}
+
+/// Why the worker could not answer a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A request arrived before `Open` succeeded.
+    #[error("the database is not open yet")]
+    NotOpen,
+    /// Another tab's worker still holds the database files.
+    #[error("Tunebook's storage is in use by another tab: {0}")]
+    StorageBusy(String),
+    /// The message could not be understood (a version mismatch between UI and worker).
+    #[error("malformed message: {0}")]
+    BadMessage(String),
+    /// The worker stopped (it crashed or was terminated); no answer will come.
+    #[error("the database worker stopped: {0}")]
+    WorkerStopped(String),
+}
+
+impl WorkerError {
+    /// Whether sending the same request again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            WorkerError::Db(e) => e.is_retryable(),
+            WorkerError::NotOpen | WorkerError::StorageBusy(_) => true,
+            WorkerError::BadMessage(_) | WorkerError::WorkerStopped(_) => false,
+        }
+    }
+}
+
+/// The worker's first message, sent once it listens. A module worker can miss messages
+/// posted before its (asynchronously loaded) code installs `onmessage`, so the UI holds
+/// requests back until this arrives.
+pub const WORKER_READY: &str = "ready";
+
+/// Decodes a request, or returns the id (if it could be read) and the error to send back.
+pub fn decode_request(text: &str) -> Result<RequestEnvelope, (Option<u64>, WorkerError)> {
+    serde_json::from_str(text).map_err(|e| {
+        let id = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
+        (id, WorkerError::BadMessage(e.to_string()))
+    })
+}
+
+/// Encodes a message as JSON text. Serializing these plain types cannot fail; should it
+/// ever, the fallback is a well-formed `BadMessage` response rather than a panic.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    serde_json::to_string(message).unwrap_or_else(|e| {
+        format!(
+            r#"{{"id":0,"result":{{"Err":{{"BadMessage":"{}"}}}}}}"#,
+            e.to_string().replace('"', "'")
+        )
+    })
+}
+
+/// Answers every request except `Open`, which needs the browser's storage and is
+/// handled by the worker glue.
+pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerError> {
+    Ok(match request {
+        Request::Open { .. } => {
+            return Err(WorkerError::BadMessage(
+                "the database is already open".into(),
+            ));
+        }
+        Request::ListTunes(q) => Response::Page(db.list_tunes(&q)?),
+        Request::GetTune { id } => Response::Tune(db.get_tune(id)?),
+        Request::CreateTune { draft } => Response::Saved(db.create_tune(&draft)?),
+        Request::UpdateTune { id, draft } => Response::Saved(db.update_tune(id, &draft)?),
+        Request::DeleteTune { id } => {
+            db.delete_tune(id)?;
+            Response::Deleted
+        }
+        Request::ImportTunes { drafts } => Response::Imported {
+            count: db.import_tunes(&drafts)?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends a request through JSON both ways, as the real worker boundary does.
+    fn round_trip(db: &mut Database, id: u64, request: Request) -> Result<Response, WorkerError> {
+        let text = encode(&RequestEnvelope { id, request });
+        let envelope = decode_request(&text).unwrap();
+        let reply = encode(&ResponseEnvelope {
+            id,
+            result: handle(db, envelope.request),
+        });
+        let reply: ResponseEnvelope = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply.id, id);
+        reply.result
+    }
+
+    #[test]
+    fn crud_through_the_protocol() {
+        let mut db = Database::open_in_memory().unwrap();
+        let draft = TuneDraft {
+            title: "The Kesh".into(),
+            tune_type: "jig".into(),
+            ..Default::default()
+        };
+        let Ok(Response::Saved(tune)) = round_trip(&mut db, 1, Request::CreateTune { draft })
+        else {
+            panic!("create failed")
+        };
+        let got = round_trip(&mut db, 2, Request::GetTune { id: tune.id });
+        assert_eq!(got, Ok(Response::Tune(Some(tune.clone()))));
+
+        let draft = TuneDraft {
+            title: "The Kesh Jig".into(),
+            ..Default::default()
+        };
+        let Ok(Response::Saved(updated)) =
+            round_trip(&mut db, 3, Request::UpdateTune { id: tune.id, draft })
+        else {
+            panic!("update failed")
+        };
+        assert_eq!(updated.fields.title, "The Kesh Jig");
+
+        let Ok(Response::Page(page)) =
+            round_trip(&mut db, 4, Request::ListTunes(ListQuery::default()))
+        else {
+            panic!("list failed")
+        };
+        assert_eq!(page.total, 1);
+
+        assert_eq!(
+            round_trip(&mut db, 5, Request::DeleteTune { id: tune.id }),
+            Ok(Response::Deleted)
+        );
+        assert_eq!(
+            round_trip(&mut db, 6, Request::GetTune { id: tune.id }),
+            Ok(Response::Tune(None))
+        );
+        assert_eq!(
+            round_trip(&mut db, 7, Request::DeleteTune { id: tune.id }),
+            Err(WorkerError::Db(DbError::NotFound))
+        );
+    }
+
+    #[test]
+    fn validation_errors_cross_the_boundary_typed() {
+        let mut db = Database::open_in_memory().unwrap();
+        let result = round_trip(
+            &mut db,
+            9,
+            Request::CreateTune {
+                draft: TuneDraft::default(),
+            },
+        );
+        let Err(WorkerError::Db(DbError::Invalid(errors))) = result else {
+            panic!("{result:?}")
+        };
+        assert_eq!(
+            errors.get(crate::domain::Field::Title),
+            Some("Title is required.")
+        );
+    }
+
+    #[test]
+    fn malformed_messages_are_answered_not_fatal() {
+        let (id, err) = decode_request(r#"{"id":42,"request":{"Nope":{}}}"#).unwrap_err();
+        assert_eq!(id, Some(42));
+        assert!(matches!(err, WorkerError::BadMessage(_)));
+        assert!(!err.is_retryable());
+        let (id, _) = decode_request("not json").unwrap_err();
+        assert_eq!(id, None);
+    }
+
+    #[test]
+    fn open_twice_is_refused() {
+        let mut db = Database::open_in_memory().unwrap();
+        let result = handle(&mut db, Request::Open { name: "x".into() });
+        assert!(matches!(result, Err(WorkerError::BadMessage(_))));
+    }
+}

@@ -1,0 +1,213 @@
+//! The UI's handle on the database worker: sends typed requests, matches each response
+//! to its request by id, and fails every waiting request if the worker dies.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use futures_channel::oneshot;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::db::{ListQuery, TunePage};
+use crate::domain::{Tune, TuneDraft, Uuid};
+use crate::protocol::{
+    self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
+};
+
+/// Where Trunk puts the worker's loader (worker files are never content-hashed).
+const WORKER_URL: &str = "/tunebook-worker_loader.js";
+
+type Reply = oneshot::Sender<Result<Response, WorkerError>>;
+
+struct Inner {
+    worker: Worker,
+    next_id: Cell<u64>,
+    pending: RefCell<HashMap<u64, Reply>>,
+    /// Requests written before the worker said it is ready; sent when it does.
+    held_back: RefCell<Option<Vec<String>>>,
+    /// Set once the worker is gone; later requests fail at once with this reason.
+    stopped: RefCell<Option<String>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Inner {
+    fn stop(&self, reason: String) {
+        self.worker.terminate();
+        *self.stopped.borrow_mut() = Some(reason.clone());
+        for (_, reply) in self.pending.borrow_mut().drain() {
+            let _ = reply.send(Err(WorkerError::WorkerStopped(reason.clone())));
+        }
+    }
+}
+
+/// A cloneable handle on the database worker (single-threaded; safe to keep in signals).
+#[derive(Clone)]
+pub struct DbClient(SendWrapper<Rc<Inner>>);
+
+impl DbClient {
+    /// Starts the worker. It does nothing until [`DbClient::open`].
+    pub fn spawn() -> Result<Self, WorkerError> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(WORKER_URL, &options)
+            .map_err(|e| WorkerError::WorkerStopped(js_error_text(&e)))?;
+        let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
+            let on_message = {
+                let weak = weak.clone();
+                Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                    if let Some(inner) = weak.upgrade() {
+                        deliver(&inner, event);
+                    }
+                })
+            };
+            let on_error = {
+                let weak = weak.clone();
+                Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                    // A script error is an ErrorEvent with a message; a worker that fails
+                    // to load gets a plain Event.
+                    let detail = event
+                        .dyn_ref::<ErrorEvent>()
+                        .map(|e| e.message())
+                        .unwrap_or_else(|| "its code could not be loaded".into());
+                    if let Some(inner) = weak.upgrade() {
+                        inner.stop(format!("the database worker failed: {detail}"));
+                    }
+                })
+            };
+            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            Inner {
+                worker,
+                next_id: Cell::new(1),
+                pending: RefCell::new(HashMap::new()),
+                held_back: RefCell::new(Some(Vec::new())),
+                stopped: RefCell::new(None),
+                _on_message: on_message,
+                _on_error: on_error,
+            }
+        });
+        Ok(Self(SendWrapper::new(inner)))
+    }
+
+    /// Sends one request and waits for its answer.
+    pub async fn request(&self, request: Request) -> Result<Response, WorkerError> {
+        let inner = &*self.0;
+        if let Some(reason) = inner.stopped.borrow().clone() {
+            return Err(WorkerError::WorkerStopped(reason));
+        }
+        let id = inner.next_id.get();
+        inner.next_id.set(id + 1);
+        let (reply, answer) = oneshot::channel();
+        inner.pending.borrow_mut().insert(id, reply);
+        let text = protocol::encode(&RequestEnvelope { id, request });
+        if let Some(held_back) = inner.held_back.borrow_mut().as_mut() {
+            held_back.push(text);
+        } else if let Err(e) = inner.worker.post_message(&JsValue::from_str(&text)) {
+            inner.pending.borrow_mut().remove(&id);
+            return Err(WorkerError::WorkerStopped(js_error_text(&e)));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(WorkerError::WorkerStopped("the request was dropped".into())))
+    }
+
+    /// Stops the worker (releasing its storage) and fails anything still waiting.
+    pub fn terminate(&self, reason: &str) {
+        self.0.stop(reason.to_string());
+    }
+
+    /// Opens the named database.
+    pub async fn open(&self, name: &str) -> Result<OpenInfo, WorkerError> {
+        match self.request(Request::Open { name: name.into() }).await? {
+            Response::Opened(info) => Ok(info),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// One page of the tune list.
+    pub async fn list_tunes(&self, query: ListQuery) -> Result<TunePage, WorkerError> {
+        match self.request(Request::ListTunes(query)).await? {
+            Response::Page(page) => Ok(page),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A live tune, or `None`.
+    pub async fn get_tune(&self, id: Uuid) -> Result<Option<Tune>, WorkerError> {
+        match self.request(Request::GetTune { id }).await? {
+            Response::Tune(tune) => Ok(tune),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Creates a tune (`id: None`) or updates one; returns the stored row.
+    pub async fn save_tune(&self, id: Option<Uuid>, draft: TuneDraft) -> Result<Tune, WorkerError> {
+        let request = match id {
+            Some(id) => Request::UpdateTune { id, draft },
+            None => Request::CreateTune { draft },
+        };
+        match self.request(request).await? {
+            Response::Saved(tune) => Ok(tune),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Soft-deletes a tune.
+    pub async fn delete_tune(&self, id: Uuid) -> Result<(), WorkerError> {
+        match self.request(Request::DeleteTune { id }).await? {
+            Response::Deleted => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Stores many tunes in one transaction.
+    pub async fn import_tunes(&self, drafts: Vec<TuneDraft>) -> Result<usize, WorkerError> {
+        match self.request(Request::ImportTunes { drafts }).await? {
+            Response::Imported { count } => Ok(count),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+/// Routes a worker message to the request waiting for it.
+fn deliver(inner: &Inner, event: MessageEvent) {
+    let Some(text) = event.data().as_string() else {
+        return;
+    };
+    if text == protocol::WORKER_READY {
+        let held_back = inner.held_back.borrow_mut().take().unwrap_or_default();
+        for text in held_back {
+            if let Err(e) = inner.worker.post_message(&JsValue::from_str(&text)) {
+                inner.stop(js_error_text(&e));
+                return;
+            }
+        }
+        return;
+    }
+    match serde_json::from_str::<ResponseEnvelope>(&text) {
+        Ok(envelope) => {
+            if let Some(reply) = inner.pending.borrow_mut().remove(&envelope.id) {
+                let _ = reply.send(envelope.result);
+            }
+        }
+        // A reply we cannot read means UI and worker disagree on the protocol (a stale
+        // cached worker after a deploy); nothing later can be trusted, so stop cleanly.
+        Err(e) => inner.stop(format!("unreadable reply from the database worker: {e}")),
+    }
+}
+
+fn unexpected(response: Response) -> WorkerError {
+    WorkerError::BadMessage(format!("unexpected reply: {response:?}"))
+}
+
+/// The readable text of a JavaScript error value.
+pub fn js_error_text(value: &JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}

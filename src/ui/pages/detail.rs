@@ -1,0 +1,141 @@
+//! The tune page at `/tunes/:id`: every field, the incipit in monospace, Edit and Delete
+//! (with a confirmation step).
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+
+use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
+use crate::domain::{Field, Tune};
+use crate::ui::db_client::DbClient;
+use crate::ui::format::local_date_time;
+
+#[component]
+pub fn TuneDetail(db: DbClient) -> impl IntoView {
+    let id = route_tune_id();
+    let tune: RwSignal<Load<Option<Tune>>> = RwSignal::new(Load::Loading);
+    {
+        let db = db.clone();
+        Effect::new(move || {
+            let Some(id) = id.get() else {
+                tune.set(Load::Ready(None));
+                return;
+            };
+            let db = db.clone();
+            spawn_local(async move {
+                tune.set(match db.get_tune(id).await {
+                    Ok(t) => Load::Ready(t),
+                    Err(e) => Load::Failed(e.to_string()),
+                });
+            });
+        });
+    }
+
+    move || match tune.get() {
+        Load::Loading => view! { <p class="loading" role="status">"Loading tune…"</p> }.into_any(),
+        Load::Failed(message) => view! { <LoadFailed message=message /> }.into_any(),
+        Load::Ready(None) => view! { <TuneNotFound /> }.into_any(),
+        Load::Ready(Some(t)) => view! { <TuneView tune=t db=db.clone() /> }.into_any(),
+    }
+}
+
+#[component]
+fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
+    let navigate = use_navigate();
+    let confirming = RwSignal::new(false);
+    let deleting = RwSignal::new(false);
+    let delete_error = RwSignal::new(None::<String>);
+    let id = tune.id;
+    let draft = tune.fields.to_draft();
+    let rows = Field::ALL
+        .into_iter()
+        .filter(|f| *f != Field::Title && *f != Field::Incipit)
+        .map(|f| {
+            let value = draft.get(f).to_string();
+            let empty = value.is_empty();
+            view! {
+                <dt>{f.label()}</dt>
+                <dd class:empty=empty>{if empty { "—".to_string() } else { value }}</dd>
+            }
+        })
+        .collect_view();
+    let incipit = tune.fields.incipit.clone();
+    let title = tune.fields.title.clone();
+
+    let confirm_delete = move |_| {
+        let db = db.clone();
+        let navigate = navigate.clone();
+        deleting.set(true);
+        spawn_local(async move {
+            match db.delete_tune(id).await {
+                Ok(()) => navigate(
+                    "/",
+                    NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
+                ),
+                Err(e) => {
+                    deleting.set(false);
+                    delete_error.set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+
+    let cancel_ref = NodeRef::<html::Button>::new();
+    Effect::new(move || {
+        if let Some(button) = cancel_ref.get() {
+            let _ = button.focus();
+        }
+    });
+
+    view! {
+        <article class="tune-detail">
+            <h1>{title.clone()}</h1>
+            <dl class="fields">
+                {rows}
+                <dt>"Last modified"</dt>
+                <dd>
+                    <time datetime=tune.last_modified_at.to_string()>
+                        {local_date_time(tune.last_modified_at)}
+                    </time>
+                </dd>
+            </dl>
+            <h2>"Incipit"</h2>
+            {match incipit {
+                Some(abc) => view! { <pre class="incipit">{abc}</pre> }.into_any(),
+                None => view! { <p class="empty">"No incipit yet."</p> }.into_any(),
+            }}
+            <div class="actions">
+                <a class="button" href=format!("/tunes/{id}/edit")>"Edit"</a>
+                <button type="button" class="danger" on:click=move |_| confirming.set(true)>
+                    "Delete"
+                </button>
+                <a href="/">"Back to your tunes"</a>
+            </div>
+            <Show when=move || confirming.get()>
+                <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-delete-title">
+                    <h2 id="confirm-delete-title">"Delete “" {title.clone()} "”?"</h2>
+                    <p>"The tune will disappear from your tunebook."</p>
+                    {move || delete_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                    <div class="actions">
+                        <button
+                            type="button"
+                            class="danger"
+                            disabled=move || deleting.get()
+                            on:click=confirm_delete.clone()
+                        >
+                            "Yes, delete"
+                        </button>
+                        <button type="button" node_ref=cancel_ref on:click=move |_| confirming.set(false)>
+                            "Cancel"
+                        </button>
+                    </div>
+                </div>
+            </Show>
+        </article>
+    }
+}
