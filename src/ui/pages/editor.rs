@@ -14,21 +14,28 @@ use crate::protocol::WorkerError;
 use crate::ui::db_client::DbClient;
 use crate::ui::unsaved::UnsavedChanges;
 
+/// What the form starts from: the tune's id (none for a new tune), its fields, its title.
+#[derive(Clone, Debug, PartialEq)]
+struct EditStart {
+    id: Option<Uuid>,
+    draft: TuneDraft,
+    title: String,
+}
+
 #[component]
 pub fn TuneEditor(db: DbClient, editing: bool) -> impl IntoView {
     let id = route_tune_id();
     // The draft the form starts from: empty for a new tune, the stored tune when editing.
-    let initial: RwSignal<Load<Option<(Option<Uuid>, TuneDraft, String)>>> =
-        RwSignal::new(Load::Loading);
+    let initial: RwSignal<Load<Option<EditStart>>> = RwSignal::new(Load::Loading);
     {
         let db = db.clone();
         Effect::new(move || {
             if !editing {
-                initial.set(Load::Ready(Some((
-                    None,
-                    TuneDraft::default(),
-                    String::new(),
-                ))));
+                initial.set(Load::Ready(Some(EditStart {
+                    id: None,
+                    draft: TuneDraft::default(),
+                    title: String::new(),
+                })));
                 return;
             }
             let Some(id) = id.get() else {
@@ -38,9 +45,11 @@ pub fn TuneEditor(db: DbClient, editing: bool) -> impl IntoView {
             let db = db.clone();
             spawn_local(async move {
                 initial.set(match db.get_tune(id).await {
-                    Ok(t) => {
-                        Load::Ready(t.map(|t| (Some(t.id), t.fields.to_draft(), t.fields.title)))
-                    }
+                    Ok(t) => Load::Ready(t.map(|t| EditStart {
+                        id: Some(t.id),
+                        draft: t.fields.to_draft(),
+                        title: t.fields.title,
+                    })),
                     Err(e) => Load::Failed(e.to_string()),
                 });
             });
@@ -51,14 +60,17 @@ pub fn TuneEditor(db: DbClient, editing: bool) -> impl IntoView {
         Load::Loading => view! { <p class="loading" role="status">"Loading tune…"</p> }.into_any(),
         Load::Failed(message) => view! { <LoadFailed message=message /> }.into_any(),
         Load::Ready(None) => view! { <TuneNotFound /> }.into_any(),
-        Load::Ready(Some((id, draft, title))) => {
-            view! { <EditorForm db=db.clone() id=id start=draft title=title /> }.into_any()
-        }
+        Load::Ready(Some(start)) => view! { <EditorForm db=db.clone() start=start /> }.into_any(),
     }
 }
 
 #[component]
-fn EditorForm(db: DbClient, id: Option<Uuid>, start: TuneDraft, title: String) -> impl IntoView {
+fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
+    let EditStart {
+        id,
+        draft: start,
+        title,
+    } = start;
     let navigate = use_navigate();
     let saved_draft = RwSignal::new(start.clone());
     let draft = RwSignal::new(start);

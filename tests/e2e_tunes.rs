@@ -1,0 +1,268 @@
+//! End-to-end: the Trunk-built app in headless Chromium, driven through WebDriver by
+//! labels and visible text, as a musician would use it.
+//!
+//! Ignored by a plain `cargo test` (they need `trunk build` and chromedriver);
+//! `scripts/test.sh` builds the app and runs them with `--ignored`.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use support::dist_dir;
+use support::static_server::StaticServer;
+use support::webdriver::Browser;
+
+/// Fills the editor's fields (label, value); "Type" is a select.
+fn fill(browser: &Browser, fields: &[(&str, &str)]) {
+    for (label, value) in fields {
+        let field = browser.wait_for_field(label);
+        if *label == "Type" {
+            browser.select_option(&field, value);
+        } else {
+            browser.replace_text(&field, value);
+        }
+    }
+}
+
+fn click_button(browser: &Browser, text: &str) {
+    let button = browser.wait_for_button(text);
+    browser.click(&button);
+}
+
+fn click_link(browser: &Browser, text: &str) {
+    let link = browser.wait_for_link(text);
+    browser.click(&link);
+}
+
+/// The text shown next to a field (its `aria-describedby` message), if any.
+fn field_message(browser: &Browser, label: &str) -> Option<String> {
+    let field = browser.field(label)?;
+    let id = browser.attribute(&field, "aria-describedby")?;
+    let message = browser.execute(
+        "return document.getElementById(arguments[0])?.innerText",
+        vec![id.into()],
+    );
+    message.as_str().map(str::to_string)
+}
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn create_edit_reload_delete_a_tune() {
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+
+    // Invalid input: messages next to the fields, nothing saved.
+    click_link(&browser, "New tune");
+    fill(&browser, &[("Release year", "98"), ("Mode", "D major")]);
+    click_button(&browser, "Save");
+    let title_message = browser.wait_for("title message", |b| field_message(b, "Title"));
+    assert_eq!(title_message, "Title is required.");
+    assert_eq!(
+        field_message(&browser, "Release year").as_deref(),
+        Some("Release year must be 4 digits, like 1998.")
+    );
+    assert!(browser.current_url().ends_with("/tunes/new"));
+
+    // Fixing the input clears the messages and saves once.
+    fill(
+        &browser,
+        &[
+            ("Title", "The Silver Spear"),
+            ("Type", "reel"),
+            ("Release year", "1998"),
+            ("Incipit", "X:1\nK:D\n|:FA~A2 BAFA|"),
+        ],
+    );
+    assert_eq!(
+        field_message(&browser, "Title"),
+        None,
+        "message clears once fixed"
+    );
+    click_button(&browser, "Save");
+    browser.wait_for("detail page", |b| {
+        b.xpath("//h1[normalize-space()='The Silver Spear']")
+    });
+    let incipit = browser.wait_for("incipit block", |b| {
+        b.css_all("pre.incipit").into_iter().next()
+    });
+    assert_eq!(browser.text(&incipit), "X:1\nK:D\n|:FA~A2 BAFA|");
+    let detail_url = browser.current_url();
+
+    // Edit.
+    click_link(&browser, "Edit");
+    let mode = browser.wait_for_field("Mode");
+    assert_eq!(browser.property(&mode, "value"), "D major");
+    fill(&browser, &[("Mode", "D mixolydian")]);
+    click_button(&browser, "Save");
+    browser.wait_for_text("D mixolydian");
+
+    // A reload (the tab reopens the database from OPFS) keeps it.
+    browser.refresh();
+    browser.wait_for_text("D mixolydian");
+    click_link(&browser, "Back to your tunes");
+    browser.wait_for_text("1 tune");
+    assert!(browser.body_text().contains("The Silver Spear"));
+
+    // Filter by part of the title, then by something absent.
+    let filter = browser.wait_for_field("Filter");
+    browser.replace_text(&filter, "silver");
+    browser.wait_for_text("1 tune");
+    browser.replace_text(&filter, "zzz");
+    browser.wait_for_text("0 of 1 tune");
+    browser.replace_text(&filter, "");
+    browser.wait_for_text("1 tune");
+
+    // Delete asks first; cancelling keeps the tune.
+    click_link(&browser, "The Silver Spear");
+    click_button(&browser, "Delete");
+    browser.wait_for_text("Delete “The Silver Spear”?");
+    click_button(&browser, "Cancel");
+    browser.wait_for("dialog closed", |b| {
+        b.button("Yes, delete").is_none().then_some(())
+    });
+    click_button(&browser, "Delete");
+    click_button(&browser, "Yes, delete");
+    browser.wait_for_text("0 tunes");
+    assert!(!browser.body_text().contains("The Silver Spear"));
+
+    // The old address now says so, with a way back.
+    browser.goto(&detail_url);
+    browser.wait_for_text("Tune not found");
+    browser.wait_for_link("Back to your tunes");
+}
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn leaving_the_editor_with_unsaved_changes_asks_first() {
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&format!("{}/tunes/new", server.url));
+    fill(&browser, &[("Title", "Half-typed")]);
+
+    click_button(&browser, "Cancel");
+    let question = browser.wait_for("confirm dialog", Browser::alert_text);
+    assert!(question.contains("unsaved changes"), "{question}");
+    browser.dismiss_alert();
+    assert!(
+        browser.current_url().ends_with("/tunes/new"),
+        "staying keeps the editor"
+    );
+    assert_eq!(
+        browser.property(&browser.wait_for_field("Title"), "value"),
+        "Half-typed"
+    );
+
+    // The header link is guarded too.
+    click_link(&browser, "Tunebook");
+    browser.wait_for("confirm dialog", Browser::alert_text);
+    browser.accept_alert();
+    browser.wait_for_text("0 tunes");
+
+    // An untouched editor leaves without asking.
+    click_link(&browser, "New tune");
+    click_button(&browser, "Cancel");
+    browser.wait_for_text("0 tunes");
+    assert_eq!(browser.alert_text(), None);
+}
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn sorting_by_a_header_and_reversing() {
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&server.url);
+    for (title, tune_type) in [
+        ("Banish Misfortune", "jig"),
+        ("Ashokan Farewell", "waltz"),
+        ("Cooley's", "reel"),
+    ] {
+        click_link(&browser, "New tune");
+        fill(&browser, &[("Title", title), ("Type", tune_type)]);
+        click_button(&browser, "Save");
+        browser.wait_for(title, |b| {
+            b.xpath(&format!("//h1[normalize-space()=\"{title}\"]"))
+        });
+        click_link(&browser, "Back to your tunes");
+    }
+    browser.wait_for_text("3 tunes");
+    let titles = |b: &Browser| -> Vec<String> {
+        b.css_all("tbody tr td:first-child")
+            .iter()
+            .map(|e| b.text(e))
+            .collect()
+    };
+    assert_eq!(
+        titles(&browser),
+        ["Ashokan Farewell", "Banish Misfortune", "Cooley's"]
+    );
+
+    click_button(&browser, "Type");
+    browser.wait_for("sorted by type", |b| {
+        (titles(b) == ["Banish Misfortune", "Cooley's", "Ashokan Farewell"]).then_some(())
+    });
+    let header = browser
+        .xpath("//th[.//button[normalize-space()='Type ▲']]")
+        .expect("type header");
+    assert_eq!(
+        browser.attribute(&header, "aria-sort").as_deref(),
+        Some("ascending")
+    );
+
+    browser.click(&browser.wait_for("Type ▲ button", |b| b.button("Type ▲")));
+    browser.wait_for("reversed", |b| {
+        (titles(b) == ["Ashokan Farewell", "Cooley's", "Banish Misfortune"]).then_some(())
+    });
+}
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn a_second_tab_is_told_and_can_take_over() {
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    let first = browser.tab();
+
+    browser.new_tab();
+    browser.goto(&server.url);
+    browser.wait_for_text("Tunebook is open in another tab");
+    click_button(&browser, "Use Tunebook here");
+    browser.wait_for_text("0 tunes");
+    click_link(&browser, "New tune");
+    fill(&browser, &[("Title", "Made in the second tab")]);
+    click_button(&browser, "Save");
+    browser.wait_for_text("Made in the second tab");
+
+    browser.switch_to(&first);
+    browser.wait_for_text("Tunebook is open in another tab");
+    click_button(&browser, "Use Tunebook here");
+    browser.wait_for_text("1 tune");
+    assert!(browser.body_text().contains("Made in the second tab"));
+}
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn tunes_survive_a_browser_restart() {
+    let server = StaticServer::start(&dist_dir());
+    let profile = std::env::temp_dir().join(format!(
+        "tunebook-e2e-restart-{}",
+        tunebook::domain::Uuid::now_v7()
+    ));
+    {
+        let browser = Browser::start_with_profile(&profile);
+        browser.goto(&format!("{}/tunes/new", server.url));
+        fill(&browser, &[("Title", "The Kesh"), ("Type", "jig")]);
+        click_button(&browser, "Save");
+        browser.wait_for("detail page", |b| {
+            b.xpath("//h1[normalize-space()='The Kesh']")
+        });
+    }
+    let browser = Browser::start_with_profile(&profile);
+    browser.goto(&server.url);
+    browser.wait_for_text("1 tune");
+    assert!(browser.body_text().contains("The Kesh"));
+    drop(browser);
+    let _ = std::fs::remove_dir_all(&profile);
+}
