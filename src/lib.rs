@@ -1,16 +1,5 @@
-//! Tunebook: an offline-first practice companion for traditional musicians.
-//!
-//! The domain, the SQLite data layer and the worker protocol are plain Rust that builds
-//! for the browser (`wasm32-unknown-unknown`) and the host, so they are tested natively.
-//! The browser edges (the database worker's OPFS glue and the Leptos UI) build for wasm only.
-
-pub mod db;
-pub mod domain;
-pub mod platform;
-pub mod protocol;
-pub mod text;
+//! Tunebook's browser app: the Leptos single-page UI (wasm only). The domain, the
+//! protocol and the store live in `crates/`; see README.md for the layout.
 
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
-#[cfg(target_arch = "wasm32")]
-pub mod worker;

@@ -3,9 +3,9 @@
 //! pretending the data is saved.
 #![cfg(target_arch = "wasm32")]
 
-use tunebook::domain::TuneDraft;
-use tunebook::protocol::Storage;
-use tunebook::worker::storage;
+use tunebook_core::domain::TuneDraft;
+use tunebook_core::protocol::Storage;
+use tunebook_store::worker::storage;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -2,10 +2,10 @@
 //! real OPFS VFS, closed, reopened and read back.
 #![cfg(target_arch = "wasm32")]
 
-use tunebook::db::{Database, ListQuery};
-use tunebook::domain::TuneDraft;
-use tunebook::protocol::{Request, Response, ResponseEnvelope, Storage, WorkerError};
-use tunebook::worker::{WorkerState, storage};
+use tunebook_core::domain::TuneDraft;
+use tunebook_core::protocol::{Request, Response, ResponseEnvelope, Storage, WorkerError};
+use tunebook_store::db::{Database, ListQuery};
+use tunebook_store::worker::{WorkerState, storage};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -20,7 +20,7 @@ fn draft(title: &str) -> TuneDraft {
 
 #[wasm_bindgen_test]
 async fn opfs_round_trip_survives_close_and_reopen() {
-    let name = format!("roundtrip-{}.db", tunebook::domain::Uuid::now_v7());
+    let name = format!("roundtrip-{}.db", tunebook_core::domain::Uuid::now_v7());
     let (mut db, info) = storage::open(&name).await.expect("open");
     assert_eq!(
         info.storage,
@@ -54,10 +54,10 @@ async fn opfs_round_trip_survives_close_and_reopen() {
 
 #[wasm_bindgen_test]
 async fn worker_state_answers_requests_over_the_protocol() {
-    let name = format!("protocol-{}.db", tunebook::domain::Uuid::now_v7());
+    let name = format!("protocol-{}.db", tunebook_core::domain::Uuid::now_v7());
     let mut state = WorkerState::default();
     let ask = |id: u64, request: Request| {
-        tunebook::protocol::encode(&tunebook::protocol::RequestEnvelope { id, request })
+        tunebook_core::protocol::encode(&tunebook_core::protocol::RequestEnvelope { id, request })
     };
     let reply = |text: String| serde_json::from_str::<ResponseEnvelope>(&text).unwrap();
 

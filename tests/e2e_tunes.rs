@@ -248,7 +248,7 @@ fn tunes_survive_a_browser_restart() {
     let server = StaticServer::start(&dist_dir());
     let profile = std::env::temp_dir().join(format!(
         "tunebook-e2e-restart-{}",
-        tunebook::domain::Uuid::now_v7()
+        tunebook_core::domain::Uuid::now_v7()
     ));
     {
         let browser = Browser::start_with_profile(&profile);

@@ -10,7 +10,7 @@ use super::db_client::DbClient;
 use super::pages::{ListState, TuneDetail, TuneEditor, TuneList};
 use super::tab_lock;
 use super::unsaved::UnsavedChanges;
-use crate::protocol::{OpenInfo, Storage};
+use tunebook_core::protocol::{OpenInfo, Storage};
 
 /// The database file used while signed out.
 const DATABASE_NAME: &str = "tunebook.db";

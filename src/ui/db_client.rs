@@ -10,9 +10,9 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::db::{ListQuery, TunePage};
-use crate::domain::{Tune, TuneDraft, Uuid};
-use crate::protocol::{
+use tunebook_core::domain::{Tune, TuneDraft, Uuid};
+use tunebook_core::list::{ListQuery, TunePage};
+use tunebook_core::protocol::{
     self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
 };
 

@@ -1,6 +1,6 @@
 //! Display formatting for the UI.
 
-use crate::domain::Timestamp;
+use tunebook_core::domain::Timestamp;
 
 /// A timestamp as local date and time, e.g. "2026-11-26 14:05".
 pub fn local_date_time(ts: Timestamp) -> String {

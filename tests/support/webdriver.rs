@@ -49,8 +49,10 @@ fn free_port() -> u16 {
 impl Browser {
     /// A browser with a fresh, throwaway profile.
     pub fn start() -> Self {
-        let profile =
-            std::env::temp_dir().join(format!("tunebook-e2e-{}", tunebook::domain::Uuid::now_v7()));
+        let profile = std::env::temp_dir().join(format!(
+            "tunebook-e2e-{}",
+            tunebook_core::domain::Uuid::now_v7()
+        ));
         let mut browser = Self::start_with_profile(&profile);
         browser.owns_profile = true;
         browser

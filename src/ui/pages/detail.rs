@@ -8,9 +8,9 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
-use crate::domain::{Field, Tune};
 use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
+use tunebook_core::domain::{Field, Tune};
 
 #[component]
 pub fn TuneDetail(db: DbClient) -> impl IntoView {

@@ -8,11 +8,11 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
-use crate::db::DbError;
-use crate::domain::{Field, FieldErrors, TUNE_TYPES, TuneDraft, Uuid, validate};
-use crate::protocol::WorkerError;
 use crate::ui::db_client::DbClient;
 use crate::ui::unsaved::UnsavedChanges;
+use tunebook_core::domain::{Field, FieldErrors, TUNE_TYPES, TuneDraft, Uuid, validate};
+use tunebook_core::error::DbError;
+use tunebook_core::protocol::WorkerError;
 
 /// What the form starts from: the tune's id (none for a new tune), its fields, its title.
 #[derive(Clone, Debug, PartialEq)]

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::Load;
-use crate::db::{ListQuery, SortColumn, TunePage};
-use crate::text::{page_range, tune_count};
 use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
+use tunebook_core::list::{ListQuery, SortColumn, TunePage};
+use tunebook_core::text::{page_range, tune_count};
 
 /// Rows per page.
 const PAGE_SIZE: u32 = 50;

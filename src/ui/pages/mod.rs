@@ -11,7 +11,7 @@ pub use list::{ListState, TuneList};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::domain::Uuid;
+use tunebook_core::domain::Uuid;
 
 /// Data a page is waiting for.
 #[derive(Clone, Debug, PartialEq)]

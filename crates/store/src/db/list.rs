@@ -1,98 +1,10 @@
 //! The tune list query: filter, sort and one page of rows, plus the counts the list shows.
 
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 
 use super::tunes::parse_col;
-use super::{Database, DbError};
-use crate::domain::TuneSummary;
-
-/// A column the list can be sorted by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SortColumn {
-    #[default]
-    Title,
-    Type,
-    Mode,
-    Genre,
-    LastModified,
-}
-
-impl SortColumn {
-    /// Every sortable column, in table order.
-    pub const ALL: [SortColumn; 5] = [
-        SortColumn::Title,
-        SortColumn::Type,
-        SortColumn::Mode,
-        SortColumn::Genre,
-        SortColumn::LastModified,
-    ];
-
-    /// The column header text.
-    pub fn label(self) -> &'static str {
-        match self {
-            SortColumn::Title => "Title",
-            SortColumn::Type => "Type",
-            SortColumn::Mode => "Mode",
-            SortColumn::Genre => "Genre",
-            SortColumn::LastModified => "Last modified",
-        }
-    }
-
-    /// ORDER BY terms for ascending order (`DESC` is applied to each for descending).
-    /// Every order ends in a unique key so paging is stable.
-    fn order_terms(self) -> &'static [&'static str] {
-        match self {
-            SortColumn::Title => &["title COLLATE NOCASE", "id"],
-            SortColumn::Type => &["type COLLATE NOCASE", "title COLLATE NOCASE", "id"],
-            SortColumn::Mode => &["mode COLLATE NOCASE", "title COLLATE NOCASE", "id"],
-            SortColumn::Genre => &["genre COLLATE NOCASE", "title COLLATE NOCASE", "id"],
-            SortColumn::LastModified => &["last_modified_at", "id"],
-        }
-    }
-}
-
-/// What the list asks for.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ListQuery {
-    /// Text to find in title, composer or incipit (case-insensitive); empty shows all.
-    pub filter: String,
-    pub sort: SortColumn,
-    pub descending: bool,
-    /// Index of the first row of the page among the matching rows.
-    pub offset: u32,
-    /// Page size; capped at [`ListQuery::MAX_LIMIT`].
-    pub limit: u32,
-}
-
-impl ListQuery {
-    /// The largest page the data layer returns, so no request can pull every row at once.
-    pub const MAX_LIMIT: u32 = 500;
-}
-
-impl Default for ListQuery {
-    fn default() -> Self {
-        Self {
-            filter: String::new(),
-            sort: SortColumn::Title,
-            descending: false,
-            offset: 0,
-            limit: 50,
-        }
-    }
-}
-
-/// One page of the list and the counts shown above it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TunePage {
-    pub rows: Vec<TuneSummary>,
-    /// Live tunes matching the filter.
-    pub matched: u64,
-    /// All live tunes.
-    pub total: u64,
-    /// The offset this page starts at (clamped to the last page if the request was past it).
-    pub offset: u32,
-}
+use super::{Database, DbError, ListQuery, SortColumn, TunePage};
+use tunebook_core::domain::TuneSummary;
 
 impl Database {
     /// One page of live tunes matching `q.filter`, sorted by `q.sort`.
@@ -123,9 +35,7 @@ impl Database {
         let offset = u64::from(q.offset).min(last_page_start) as u32;
 
         let direction = if q.descending { " DESC" } else { "" };
-        let order = q
-            .sort
-            .order_terms()
+        let order = order_terms(q.sort)
             .iter()
             .map(|t| format!("{t}{direction}"))
             .collect::<Vec<_>>()
@@ -157,6 +67,18 @@ impl Database {
     }
 }
 
+/// ORDER BY terms for ascending order (`DESC` is applied to each for descending).
+/// Every order ends in a unique key so paging is stable.
+fn order_terms(sort: SortColumn) -> &'static [&'static str] {
+    match sort {
+        SortColumn::Title => &["title COLLATE NOCASE", "id"],
+        SortColumn::Type => &["type COLLATE NOCASE", "title COLLATE NOCASE", "id"],
+        SortColumn::Mode => &["mode COLLATE NOCASE", "title COLLATE NOCASE", "id"],
+        SortColumn::Genre => &["genre COLLATE NOCASE", "title COLLATE NOCASE", "id"],
+        SortColumn::LastModified => &["last_modified_at", "id"],
+    }
+}
+
 /// Escapes LIKE wildcards so a filter of `50%` matches the text "50%".
 fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -172,7 +94,7 @@ fn escape_like(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Timestamp, TuneDraft};
+    use tunebook_core::domain::{Timestamp, TuneDraft};
 
     fn seeded() -> Database {
         let mut db = Database::open_in_memory().unwrap();

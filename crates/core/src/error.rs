@@ -1,6 +1,5 @@
 //! The data layer's error type; it crosses the worker boundary, so it is plain data.
 
-use rusqlite::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::FieldErrors;
@@ -37,8 +36,10 @@ impl DbError {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
         // Busy and locked clear up by themselves; I/O errors in OPFS are usually a handle
         // lost to another tab, which a reopen fixes. Corruption, a full disk and misuse do not.
         let retryable = matches!(
@@ -56,6 +57,7 @@ impl From<rusqlite::Error> for DbError {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn retryable_only_for_transient_storage_errors() {
         let busy = rusqlite::Error::SqliteFailure(

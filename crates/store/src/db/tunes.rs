@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{Database, DbError};
-use crate::domain::{Timestamp, Tune, TuneDraft, TuneFields, Uuid, validate};
+use tunebook_core::domain::{Timestamp, Tune, TuneDraft, TuneFields, Uuid, validate};
 
 /// Columns in the order [`tune_from_row`] reads them.
 pub(super) const TUNE_COLUMNS: &str = "id, title, type, structure, mode, genre, composer, artist, \
@@ -193,7 +193,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Field;
+    use tunebook_core::domain::Field;
 
     fn fixed_clock() -> Timestamp {
         Timestamp(1_795_238_939_123)

@@ -3,18 +3,17 @@
 //! Everything here is synchronous rusqlite, the same code in the browser worker (over
 //! the OPFS VFS) and in native tests (over a temp-file or in-memory database).
 
-mod error;
 mod list;
 mod migrations;
 mod tunes;
 
-pub use error::DbError;
-pub use list::{ListQuery, SortColumn, TunePage};
 pub use migrations::{SCHEMA_VERSION, migrate, migrate_to};
+pub use tunebook_core::error::DbError;
+pub use tunebook_core::list::{ListQuery, SortColumn, TunePage};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::domain::{Timestamp, Uuid};
+use tunebook_core::domain::{Timestamp, Uuid};
 
 /// An open, migrated Tunebook database and the identity of this device.
 pub struct Database {

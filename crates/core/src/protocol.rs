@@ -1,5 +1,5 @@
 //! The typed request/response protocol between the UI (main thread) and the database
-//! worker, and the worker's request handler.
+//! worker.
 //!
 //! Messages travel as JSON text through `postMessage`. Every request carries an id that
 //! its response echoes, so many requests can be in flight and each caller gets its own
@@ -7,8 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::{Database, DbError, ListQuery, TunePage};
 use crate::domain::{Tune, TuneDraft, Uuid};
+use crate::error::DbError;
+use crate::list::{ListQuery, TunePage};
 
 /// A request with the id its response will carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -136,128 +137,4 @@ pub fn encode<T: Serialize>(message: &T) -> String {
             e.to_string().replace('"', "'")
         )
     })
-}
-
-/// Answers every request except `Open`, which needs the browser's storage and is
-/// handled by the worker glue.
-pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerError> {
-    Ok(match request {
-        Request::Open { .. } => {
-            return Err(WorkerError::BadMessage(
-                "the database is already open".into(),
-            ));
-        }
-        Request::ListTunes(q) => Response::Page(db.list_tunes(&q)?),
-        Request::GetTune { id } => Response::Tune(db.get_tune(id)?),
-        Request::CreateTune { draft } => Response::Saved(db.create_tune(&draft)?),
-        Request::UpdateTune { id, draft } => Response::Saved(db.update_tune(id, &draft)?),
-        Request::DeleteTune { id } => {
-            db.delete_tune(id)?;
-            Response::Deleted
-        }
-        Request::ImportTunes { drafts } => Response::Imported {
-            count: db.import_tunes(&drafts)?,
-        },
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Sends a request through JSON both ways, as the real worker boundary does.
-    fn round_trip(db: &mut Database, id: u64, request: Request) -> Result<Response, WorkerError> {
-        let text = encode(&RequestEnvelope { id, request });
-        let envelope = decode_request(&text).unwrap();
-        let reply = encode(&ResponseEnvelope {
-            id,
-            result: handle(db, envelope.request),
-        });
-        let reply: ResponseEnvelope = serde_json::from_str(&reply).unwrap();
-        assert_eq!(reply.id, id);
-        reply.result
-    }
-
-    #[test]
-    fn crud_through_the_protocol() {
-        let mut db = Database::open_in_memory().unwrap();
-        let draft = TuneDraft {
-            title: "The Kesh".into(),
-            tune_type: "jig".into(),
-            ..Default::default()
-        };
-        let Ok(Response::Saved(tune)) = round_trip(&mut db, 1, Request::CreateTune { draft })
-        else {
-            panic!("create failed")
-        };
-        let got = round_trip(&mut db, 2, Request::GetTune { id: tune.id });
-        assert_eq!(got, Ok(Response::Tune(Some(tune.clone()))));
-
-        let draft = TuneDraft {
-            title: "The Kesh Jig".into(),
-            ..Default::default()
-        };
-        let Ok(Response::Saved(updated)) =
-            round_trip(&mut db, 3, Request::UpdateTune { id: tune.id, draft })
-        else {
-            panic!("update failed")
-        };
-        assert_eq!(updated.fields.title, "The Kesh Jig");
-
-        let Ok(Response::Page(page)) =
-            round_trip(&mut db, 4, Request::ListTunes(ListQuery::default()))
-        else {
-            panic!("list failed")
-        };
-        assert_eq!(page.total, 1);
-
-        assert_eq!(
-            round_trip(&mut db, 5, Request::DeleteTune { id: tune.id }),
-            Ok(Response::Deleted)
-        );
-        assert_eq!(
-            round_trip(&mut db, 6, Request::GetTune { id: tune.id }),
-            Ok(Response::Tune(None))
-        );
-        assert_eq!(
-            round_trip(&mut db, 7, Request::DeleteTune { id: tune.id }),
-            Err(WorkerError::Db(DbError::NotFound))
-        );
-    }
-
-    #[test]
-    fn validation_errors_cross_the_boundary_typed() {
-        let mut db = Database::open_in_memory().unwrap();
-        let result = round_trip(
-            &mut db,
-            9,
-            Request::CreateTune {
-                draft: TuneDraft::default(),
-            },
-        );
-        let Err(WorkerError::Db(DbError::Invalid(errors))) = result else {
-            panic!("{result:?}")
-        };
-        assert_eq!(
-            errors.get(crate::domain::Field::Title),
-            Some("Title is required.")
-        );
-    }
-
-    #[test]
-    fn malformed_messages_are_answered_not_fatal() {
-        let (id, err) = decode_request(r#"{"id":42,"request":{"Nope":{}}}"#).unwrap_err();
-        assert_eq!(id, Some(42));
-        assert!(matches!(err, WorkerError::BadMessage(_)));
-        assert!(!err.is_retryable());
-        let (id, _) = decode_request("not json").unwrap_err();
-        assert_eq!(id, None);
-    }
-
-    #[test]
-    fn open_twice_is_refused() {
-        let mut db = Database::open_in_memory().unwrap();
-        let result = handle(&mut db, Request::Open { name: "x".into() });
-        assert!(matches!(result, Err(WorkerError::BadMessage(_))));
-    }
 }

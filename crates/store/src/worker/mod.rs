@@ -2,7 +2,7 @@
 //!
 //! Requests arrive as JSON text and are answered strictly in arrival order, so the UI
 //! never blocks and writes never interleave. Only the storage opening ([`storage`]) and
-//! the `postMessage` plumbing here are browser code; the handling is [`crate::protocol`].
+//! the `postMessage` plumbing here are browser code; the handling is [`crate::service`].
 
 pub mod storage;
 
@@ -10,8 +10,10 @@ use futures_util::StreamExt;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use tunebook_core::protocol::{self, Request, Response, ResponseEnvelope, WorkerError};
+
 use crate::db::Database;
-use crate::protocol::{self, Request, Response, ResponseEnvelope, WorkerError};
+use crate::service;
 
 /// The worker's state: the open database, once `Open` succeeded.
 #[derive(Default)]
@@ -42,7 +44,7 @@ impl WorkerState {
                 self.db = Some(db);
                 Ok(Response::Opened(info))
             }
-            (request, Some(db)) => protocol::handle(db, request),
+            (request, Some(db)) => service::handle(db, request),
             (_, None) => Err(WorkerError::NotOpen),
         }
     }

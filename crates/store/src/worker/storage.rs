@@ -5,8 +5,9 @@ use rusqlite::Connection;
 use sqlite_wasm_rs::WasmOsCallback;
 use sqlite_wasm_vfs::sahpool::{OpfsSAHError, OpfsSAHPoolCfg, OpfsSAHPoolUtil, install};
 
+use tunebook_core::protocol::{OpenInfo, Storage, WorkerError};
+
 use crate::db::Database;
-use crate::protocol::{OpenInfo, Storage, WorkerError};
 
 /// How long to keep retrying while another tab's worker is still letting go of the files.
 const BUSY_RETRY_MS: i32 = 5_000;
@@ -17,7 +18,7 @@ const BUSY_RETRY_MS: i32 = 5_000;
 pub async fn open(name: &str) -> Result<(Database, OpenInfo), WorkerError> {
     match install_pool().await {
         Ok(_pool) => {
-            let conn = Connection::open(name).map_err(crate::db::DbError::from)?;
+            let conn = Connection::open(name).map_err(tunebook_core::error::DbError::from)?;
             let db = Database::open(conn)?;
             let info = OpenInfo {
                 storage: Storage::Opfs,

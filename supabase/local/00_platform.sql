@@ -1,0 +1,112 @@
+-- LOCAL ONLY. Never apply to a hosted Supabase project: it already has all of this.
+--
+-- Recreates the parts of a hosted project that the migrations and the app rely on:
+-- the API roles, the auth schema with its users table and helper functions, the
+-- extensions schema, and the CLI's migration history table. The local auth stand-in
+-- (backend/) keeps its sessions and refresh tokens here as GoTrue does.
+-- Idempotent: applied on every start of the local stack.
+
+create schema if not exists extensions;
+create extension if not exists pgcrypto with schema extensions;
+
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticator') then
+    create role authenticator login noinherit password 'postgres';
+  end if;
+end
+$$;
+
+grant anon, authenticated, service_role to authenticator;
+
+-- As on hosted: the API roles get privileges on everything in public, so row level
+-- security is the only gate.
+grant usage on schema public, extensions to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+
+create schema if not exists auth;
+grant usage on schema auth to anon, authenticated, service_role;
+
+create table if not exists auth.users (
+  instance_id          uuid,
+  id                   uuid primary key default gen_random_uuid(),
+  aud                  varchar(255) not null default 'authenticated',
+  role                 varchar(255) not null default 'authenticated',
+  email                varchar(255) unique,
+  encrypted_password   varchar(255),
+  email_confirmed_at   timestamptz,
+  confirmation_sent_at timestamptz,
+  last_sign_in_at      timestamptz,
+  raw_app_meta_data    jsonb not null default '{}'::jsonb,
+  raw_user_meta_data   jsonb not null default '{}'::jsonb,
+  created_at           timestamptz not null default now(),
+  updated_at           timestamptz not null default now(),
+  is_anonymous         boolean not null default false
+);
+
+create table if not exists auth.sessions (
+  id         uuid primary key default gen_random_uuid(),
+  user_id    uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create table if not exists auth.refresh_tokens (
+  id         bigserial primary key,
+  token      varchar(255) not null unique,
+  user_id    uuid not null references auth.users (id) on delete cascade,
+  session_id uuid not null references auth.sessions (id) on delete cascade,
+  parent     varchar(255),
+  revoked    boolean not null default false,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create index if not exists refresh_tokens_parent on auth.refresh_tokens (parent);
+
+-- The same definitions as hosted Supabase.
+create or replace function auth.uid() returns uuid
+language sql stable as $$
+  select nullif(
+    coalesce(
+      current_setting('request.jwt.claim.sub', true),
+      (current_setting('request.jwt.claims', true)::jsonb ->> 'sub')
+    ), ''
+  )::uuid
+$$;
+
+create or replace function auth.role() returns text
+language sql stable as $$
+  select coalesce(
+    current_setting('request.jwt.claim.role', true),
+    (current_setting('request.jwt.claims', true)::jsonb ->> 'role')
+  )::text
+$$;
+
+create or replace function auth.jwt() returns jsonb
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+
+grant execute on function auth.uid(), auth.role(), auth.jwt() to anon, authenticated, service_role;
+
+-- The Supabase CLI records applied migrations here; the local stack does the same.
+create schema if not exists supabase_migrations;
+create table if not exists supabase_migrations.schema_migrations (
+  version    text primary key,
+  statements text[],
+  name       text
+);
