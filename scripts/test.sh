@@ -16,7 +16,7 @@ cargo fmt --all --check
 say "Lints (host)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 say "Lints (wasm32)"
-cargo clippy -p tunebook -p tunebook-core -p tunebook-store --all-targets \
+cargo clippy -p tunebook -p tunebook-core -p tunebook-store --lib --bins --tests \
   --target wasm32-unknown-unknown --locked -- -D warnings
 
 say "Native tests"

@@ -83,6 +83,10 @@ fn resolve(root: &Path, path: &str) -> (&'static str, PathBuf) {
         if candidate.is_file() {
             return ("200 OK", candidate);
         }
+        // A sub-app (the benchmark page under /bench/) has its own index.html.
+        if !relative.is_empty() && candidate.join("index.html").is_file() {
+            return ("200 OK", candidate.join("index.html"));
+        }
     }
     // A path with a file extension is a missing asset; anything else is an app route.
     if Path::new(relative).extension().is_some() {

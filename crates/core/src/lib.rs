@@ -7,4 +7,5 @@ pub mod error;
 pub mod list;
 pub mod platform;
 pub mod protocol;
+pub mod sample;
 pub mod text;

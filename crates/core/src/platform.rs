@@ -20,10 +20,35 @@ pub fn now_millis() -> i64 {
 
 /// Fills `buf` with cryptographically secure random bytes.
 ///
-/// `getrandom` uses `crypto.getRandomValues` in browsers (window or worker) and the
-/// OS elsewhere; both are always present where Tunebook runs, so a failure is a broken
-/// platform and the weaker fallback only keeps ids unique in practice.
+/// Bytes come from the platform's CSPRNG (`crypto.getRandomValues` in browsers, the OS
+/// elsewhere) through a small per-thread buffer: in wasm each call crosses into
+/// JavaScript, and an import of thousands of tunes would otherwise make thousands.
 pub fn fill_random(buf: &mut [u8]) {
+    use std::cell::RefCell;
+    const POOL: usize = 4096;
+    thread_local!(static POOL_BYTES: RefCell<(Vec<u8>, usize)> = const { RefCell::new((Vec::new(), 0)) });
+    if buf.len() > POOL {
+        os_random(buf);
+        return;
+    }
+    POOL_BYTES.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (bytes, used) = &mut *pool;
+        if bytes.len() - *used < buf.len() {
+            bytes.resize(POOL, 0);
+            os_random(bytes);
+            *used = 0;
+        }
+        buf.copy_from_slice(&bytes[*used..*used + buf.len()]);
+        // Never hand out the same bytes twice.
+        bytes[*used..*used + buf.len()].fill(0);
+        *used += buf.len();
+    });
+}
+
+/// The platform CSPRNG. It is always present where Tunebook runs, so a failure is a
+/// broken platform; the fallback then only keeps ids unique in practice.
+fn os_random(buf: &mut [u8]) {
     if getrandom::getrandom(buf).is_err() {
         let mut x = now_millis() as u64 ^ 0x9e37_79b9_7f4a_7c15;
         for b in buf.iter_mut() {
@@ -32,5 +57,23 @@ pub fn fill_random(buf: &mut [u8]) {
             x ^= x << 17;
             *b = x as u8;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_bytes_do_not_repeat_across_refills() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..2_000 {
+            let mut id = [0u8; 10];
+            fill_random(&mut id);
+            assert!(seen.insert(id), "repeated random bytes");
+        }
+        let mut big = vec![0u8; 10_000];
+        fill_random(&mut big);
+        assert!(big.iter().any(|b| *b != 0));
     }
 }

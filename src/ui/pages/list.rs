@@ -13,6 +13,23 @@ use tunebook_core::text::{page_range, tune_count};
 /// Rows per page.
 const PAGE_SIZE: u32 = 50;
 
+/// The User Timing mark set when the first rows have been painted.
+pub const FIRST_ROWS_MARK: &str = "tunebook:first-rows";
+
+/// Marks `name` in the page's performance timeline after the next paint, once per page load.
+fn mark_once(name: &'static str) {
+    thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    let mark = wasm_bindgen::closure::Closure::once_into_js(move || {
+        if let Some(performance) = window().performance() {
+            let _ = performance.mark(name);
+        }
+    });
+    let _ = window().request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&mark));
+}
+
 /// The list's filter, sort and page; kept at the root so they survive visiting a tune.
 #[derive(Clone, Copy)]
 pub struct ListState {
@@ -77,6 +94,14 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
                 });
             }
         });
+    });
+
+    // The first time rows are on screen, leave a User Timing mark (visible in the
+    // browser's performance tools; the benchmark reads it).
+    Effect::new(move || {
+        if matches!(page.get(), Load::Ready(ref p) if !p.rows.is_empty()) {
+            mark_once(FIRST_ROWS_MARK);
+        }
     });
 
     let header = move |column: SortColumn| {

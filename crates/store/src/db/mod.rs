@@ -8,10 +8,11 @@ mod migrations;
 mod tunes;
 
 pub use migrations::{SCHEMA_VERSION, migrate, migrate_to};
+pub use rusqlite::Connection;
 pub use tunebook_core::error::DbError;
 pub use tunebook_core::list::{ListQuery, SortColumn, TunePage};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 
 use tunebook_core::domain::{Timestamp, Uuid};
 

@@ -112,6 +112,13 @@ fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
 
 fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
     let f = &t.fields;
+    let created_at = t.created_at.to_string();
+    // Usually equal (a new tune): format once.
+    let last_modified_at = if t.last_modified_at == t.created_at {
+        created_at.clone()
+    } else {
+        t.last_modified_at.to_string()
+    };
     tx.prepare_cached(&format!(
         "INSERT INTO tune ({TUNE_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
@@ -128,8 +135,8 @@ fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
         f.release_year,
         f.incipit,
         t.user_id.map(|u| u.to_string()),
-        t.created_at.to_string(),
-        t.last_modified_at.to_string(),
+        created_at,
+        last_modified_at,
         t.sync_version,
         t.device_id,
         t.deleted,
