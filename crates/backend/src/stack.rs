@@ -24,7 +24,8 @@ pub const DEFAULT_JWT_SECRET: &str = "super-secret-jwt-token-with-at-least-32-ch
 
 /// The repository this crate lives in (for the default paths below).
 fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    dir.canonicalize().unwrap_or(dir)
 }
 
 /// How to run the stack. `Default` is the developer's stack on the Supabase CLI's ports.
