@@ -124,8 +124,9 @@ fn port(wanted: u16) -> Result<u16, BackendError> {
 }
 
 impl Stack {
-    /// Starts everything, applying pending migrations.
-    pub async fn start(config: StackConfig) -> Result<Self, BackendError> {
+    /// Starts everything, applying pending migrations. The returned stack's `config`
+    /// holds the ports actually used, so starting again with it reuses them.
+    pub async fn start(mut config: StackConfig) -> Result<Self, BackendError> {
         if config.jwt_secret.len() < 32 {
             return Err(BackendError::Config(
                 "the JWT secret must have at least 32 characters".into(),
@@ -135,6 +136,7 @@ impl Stack {
             std::fs::remove_dir_all(&config.data_dir)?;
         }
         let db_port = port(config.db_port)?;
+        config.db_port = db_port;
         let data_dir = config.data_dir.clone();
         let durable = config.durable;
         let postgres =
@@ -154,6 +156,7 @@ impl Stack {
         let _ = connection.await;
 
         let rest_port = port(config.rest_port)?;
+        config.rest_port = rest_port;
         let postgrest = PostgRest::start(PostgRestConfig {
             binary: &config.postgrest_bin,
             db_uri: postgres.url("authenticator", SUPERUSER_PASSWORD),
@@ -172,7 +175,9 @@ impl Stack {
                     config.api_port
                 ))
             })?;
-        let api_url = format!("http://{}", listener.local_addr()?);
+        let api_addr = listener.local_addr()?;
+        config.api_port = api_addr.port();
+        let api_url = format!("http://{api_addr}");
         let (anon_key, service_role_key) = jwt::api_keys(&config.jwt_secret);
         let auth = Auth {
             pool: Pool::new(database_url.clone(), 4),

@@ -53,11 +53,10 @@ impl From<rusqlite::Error> for DbError {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
 
-    #[cfg(feature = "sqlite")]
     #[test]
     fn retryable_only_for_transient_storage_errors() {
         let busy = rusqlite::Error::SqliteFailure(

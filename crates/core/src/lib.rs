@@ -1,6 +1,7 @@
 //! Tunebook's core: the tune domain, the list query types, the worker protocol and its
-//! error types. Plain Rust with no storage and no browser APIs, shared by the UI, the
-//! database worker, the sync engine and native tests.
+//! error types, the Supabase client (requests and replies as values) and the sync
+//! engine's decisions. Plain Rust with no storage, shared by the UI, the database
+//! worker and native tests; the only browser code is the `fetch` transport.
 
 pub mod domain;
 pub mod error;
@@ -8,4 +9,6 @@ pub mod list;
 pub mod platform;
 pub mod protocol;
 pub mod sample;
+pub mod supabase;
+pub mod sync;
 pub mod text;

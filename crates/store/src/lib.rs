@@ -3,7 +3,10 @@
 //! that runs them over OPFS.
 
 pub mod db;
+pub mod push;
 pub mod service;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

@@ -43,6 +43,38 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tune_by_genre    ON tune (deleted, genre COLLATE NOCASE, title COLLATE NOCASE);
     CREATE INDEX tune_by_modified ON tune (deleted, last_modified_at, id);
     "#,
+    // 2: the outbox. Every local write queues its change in the same transaction.
+    r#"
+    CREATE TABLE sync_queue (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        table_name      TEXT NOT NULL,
+        record_id       TEXT NOT NULL,
+        operation       TEXT NOT NULL CHECK (operation IN ('insert', 'update', 'delete')),
+        data            TEXT,
+        created_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_attempt_at TEXT,
+        error           TEXT,
+        status          TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'syncing', 'synced', 'failed'))
+    );
+    CREATE INDEX sync_queue_by_status ON sync_queue (status, id);
+    CREATE INDEX sync_queue_by_record ON sync_queue (table_name, record_id, status);
+
+    -- Tunes written before the outbox existed are queued too, so they reach the server.
+    INSERT INTO sync_queue (table_name, record_id, operation, data, created_at)
+    SELECT 'tune', id,
+           CASE WHEN deleted THEN 'delete' ELSE 'insert' END,
+           CASE WHEN deleted THEN NULL ELSE json_object(
+               'id', id, 'title', title, 'tune_type', type, 'structure', structure,
+               'mode', mode, 'genre', genre, 'composer', composer, 'artist', artist,
+               'release_year', release_year, 'incipit', incipit, 'user_id', user_id,
+               'created_at', created_at, 'last_modified_at', last_modified_at,
+               'sync_version', sync_version, 'device_id', device_id,
+               'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END)) END,
+           last_modified_at
+    FROM tune ORDER BY rowid;
+    "#,
 ];
 
 /// The schema version this build creates and understands.
@@ -97,7 +129,8 @@ mod tests {
             migrate_to(&mut conn, start).unwrap();
             conn.execute(
                 "INSERT INTO tune (id, title, created_at, last_modified_at, device_id)
-                 VALUES ('01901234-5678-7fff-bfff-ffffffffffff', 'Kept', 'c', 'm', 'd')",
+                 VALUES ('01901234-5678-7fff-bfff-ffffffffffff', 'Kept',
+                         '2026-11-26T05:00:00.000Z', '2026-11-26T05:00:00.000Z', 'd')",
                 [],
             )
             .unwrap();
@@ -108,6 +141,45 @@ mod tests {
             assert_eq!(title, "Kept");
             assert_eq!(version(&conn), SCHEMA_VERSION);
         }
+    }
+
+    #[test]
+    fn tunes_from_before_the_outbox_are_queued_with_their_row() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tune (id, title, type, release_year, created_at, last_modified_at, device_id)
+             VALUES ('01901234-5678-7fff-bfff-ffffffffffff', 'Old', 'reel', 1998,
+                     '2026-11-26T05:00:00.000Z', '2026-11-26T05:00:00.000Z', 'd');
+             INSERT INTO tune (id, title, created_at, last_modified_at, device_id, deleted)
+             VALUES ('01901234-5678-7fff-bfff-fffffffffff0', 'Gone',
+                     '2026-11-26T05:00:00.000Z', '2026-11-26T05:00:00.000Z', 'd', 1);",
+        )
+        .unwrap();
+        migrate_to(&mut conn, 2).unwrap();
+        let queued: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT operation, data FROM sync_queue ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(queued.len(), 2);
+        assert_eq!(
+            (queued[0].0.as_str(), queued[1].0.as_str()),
+            ("insert", "delete")
+        );
+        let tune: tunebook_core::domain::Tune =
+            serde_json::from_str(queued[0].1.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            (
+                tune.fields.title.as_str(),
+                tune.fields.release_year,
+                tune.deleted
+            ),
+            ("Old", Some(1998), false)
+        );
+        assert_eq!(queued[1].1, None);
     }
 
     #[test]

@@ -5,7 +5,10 @@
 
 mod list;
 mod migrations;
+mod outbox;
 mod tunes;
+
+pub use outbox::TUNE_TABLE;
 
 pub use migrations::{SCHEMA_VERSION, migrate, migrate_to};
 pub use rusqlite::Connection;
@@ -30,11 +33,13 @@ impl Database {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
         migrate(&mut conn)?;
         let device_id = device_id(&conn)?;
-        Ok(Self {
+        let mut db = Self {
             conn,
             device_id,
             clock: Timestamp::now,
-        })
+        };
+        db.recover_interrupted()?;
+        Ok(db)
     }
 
     /// A fresh database in memory (used where OPFS is unavailable, and in tests).

@@ -2,8 +2,10 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
+use super::outbox::{TUNE_TABLE, enqueue};
 use super::{Database, DbError};
 use tunebook_core::domain::{Timestamp, Tune, TuneDraft, TuneFields, Uuid, validate};
+use tunebook_core::sync::Operation;
 
 /// Columns in the order [`tune_from_row`] reads them.
 pub(super) const TUNE_COLUMNS: &str = "id, title, type, structure, mode, genre, composer, artist, \
@@ -16,6 +18,14 @@ impl Database {
         let tune = new_tune(fields, self.now(), &self.device_id);
         let tx = self.conn.transaction()?;
         insert(&tx, &tune)?;
+        enqueue(
+            &tx,
+            TUNE_TABLE,
+            &tune.id.to_string(),
+            Operation::Insert,
+            Some(&row_json(&tune)),
+            tune.created_at,
+        )?;
         tx.commit()?;
         Ok(tune)
     }
@@ -27,7 +37,16 @@ impl Database {
         let tx = self.conn.transaction()?;
         for draft in drafts {
             let fields = validate(draft).map_err(DbError::Invalid)?;
-            insert(&tx, &new_tune(fields, now, &self.device_id))?;
+            let tune = new_tune(fields, now, &self.device_id);
+            insert(&tx, &tune)?;
+            enqueue(
+                &tx,
+                TUNE_TABLE,
+                &tune.id.to_string(),
+                Operation::Insert,
+                Some(&row_json(&tune)),
+                now,
+            )?;
         }
         tx.commit()?;
         Ok(drafts.len())
@@ -65,6 +84,14 @@ impl Database {
             return Err(DbError::NotFound);
         }
         let tune = get(&tx, id)?.ok_or(DbError::NotFound)?;
+        enqueue(
+            &tx,
+            TUNE_TABLE,
+            &id.to_string(),
+            Operation::Update,
+            Some(&row_json(&tune)),
+            now,
+        )?;
         tx.commit()?;
         Ok(tune)
     }
@@ -81,6 +108,14 @@ impl Database {
         if changed == 0 {
             return Err(DbError::NotFound);
         }
+        enqueue(
+            &tx,
+            TUNE_TABLE,
+            &id.to_string(),
+            Operation::Delete,
+            None,
+            now,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -94,6 +129,13 @@ impl Database {
     pub fn get_tune_any(&self, id: Uuid) -> Result<Option<Tune>, DbError> {
         get(&self.conn, id)
     }
+}
+
+/// The full row as the outbox records it.
+fn row_json(tune: &Tune) -> String {
+    // Serializing these plain types cannot fail; an empty record would still be pushed
+    // from the row itself.
+    serde_json::to_string(tune).unwrap_or_default()
 }
 
 /// A never-synced tune made on this device.

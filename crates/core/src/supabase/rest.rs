@@ -1,0 +1,298 @@
+//! PostgREST: the tune upsert the push sends, the rows it returns, and how its errors
+//! divide into "try again later", "refresh the token" and "this change cannot succeed".
+
+use serde_json::{Value, json};
+
+use super::{HttpRequest, HttpResponse, Method, SupabaseConfig};
+use crate::domain::{Timestamp, Tune, TuneFields, Uuid};
+
+/// The columns a push writes. `user_id` is absent on purpose: the server fills it from
+/// the token on insert and keeps it on update, which is how tunes made while signed out
+/// are adopted by the account. `sync_version` and `change_number` are the server's.
+pub const PUSH_COLUMNS: &[&str] = &[
+    "id",
+    "title",
+    "type",
+    "structure",
+    "mode",
+    "genre",
+    "composer",
+    "artist",
+    "release_year",
+    "incipit",
+    "created_at",
+    "last_modified_at",
+    "device_id",
+    "deleted",
+];
+
+/// A tune as the server stores it, with the server's change number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerTune {
+    pub tune: Tune,
+    pub change_number: i64,
+}
+
+/// Why a REST call failed, sorted by what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RestError {
+    /// The network, a timeout, a server error or a rate limit: try again later.
+    #[error("{0}")]
+    Retryable(String),
+    /// The token expired or is invalid: refresh it, then try again.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The server refused this data (row level security, a constraint, bad input):
+    /// sending it again will not help.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// The JSON row a push sends for a tune.
+pub fn push_row(tune: &Tune) -> Value {
+    let f = &tune.fields;
+    json!({
+        "id": tune.id,
+        "title": f.title,
+        "type": f.tune_type,
+        "structure": f.structure,
+        "mode": f.mode,
+        "genre": f.genre,
+        "composer": f.composer,
+        "artist": f.artist,
+        "release_year": f.release_year,
+        "incipit": f.incipit,
+        "created_at": tune.created_at,
+        "last_modified_at": tune.last_modified_at,
+        "device_id": tune.device_id,
+        "deleted": tune.deleted,
+    })
+}
+
+/// One bulk upsert of `rows` (`POST /rest/v1/tune?on_conflict=id`), merging duplicates
+/// so pushing the same row twice leaves one row, and returning the stored rows.
+pub fn upsert_tunes(cfg: &SupabaseConfig, access_token: &str, rows: &[Value]) -> HttpRequest {
+    let path = format!(
+        "/rest/v1/tune?on_conflict=id&columns={}",
+        PUSH_COLUMNS.join(",")
+    );
+    cfg.request(Method::Post, &path, Some(access_token))
+        .header(
+            "Prefer",
+            "resolution=merge-duplicates,return=representation",
+        )
+        .json(&Value::Array(rows.to_vec()))
+}
+
+/// Reads the rows PostgREST returned.
+pub fn parse_tunes(body: &str) -> Result<Vec<ServerTune>, String> {
+    let rows: Vec<Value> =
+        serde_json::from_str(body).map_err(|e| format!("not a JSON array of rows: {e}"))?;
+    rows.iter().map(server_tune).collect()
+}
+
+fn server_tune(row: &Value) -> Result<ServerTune, String> {
+    let text = |key: &str| row.get(key).and_then(Value::as_str).map(str::to_string);
+    let parse_ts = |key: &str| -> Result<Timestamp, String> {
+        text(key)
+            .ok_or(format!("missing {key}"))?
+            .parse()
+            .map_err(|e| format!("{key}: {e}"))
+    };
+    let id: Uuid = text("id")
+        .ok_or("missing id")?
+        .parse()
+        .map_err(|e| format!("id: {e}"))?;
+    Ok(ServerTune {
+        tune: Tune {
+            id,
+            fields: TuneFields {
+                title: text("title").ok_or("missing title")?,
+                tune_type: text("type"),
+                structure: text("structure"),
+                mode: text("mode"),
+                genre: text("genre"),
+                composer: text("composer"),
+                artist: text("artist"),
+                release_year: row
+                    .get("release_year")
+                    .and_then(Value::as_u64)
+                    .and_then(|y| u16::try_from(y).ok()),
+                incipit: text("incipit"),
+            },
+            user_id: text("user_id").and_then(|u| u.parse().ok()),
+            created_at: parse_ts("created_at")?,
+            last_modified_at: parse_ts("last_modified_at")?,
+            sync_version: row
+                .get("sync_version")
+                .and_then(Value::as_i64)
+                .ok_or("missing sync_version")?,
+            device_id: text("device_id").unwrap_or_default(),
+            deleted: row.get("deleted").and_then(Value::as_bool).unwrap_or(false),
+        },
+        change_number: row
+            .get("change_number")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+    })
+}
+
+/// Sorts a failed response. Status first, as PostgREST documents; the body only adds
+/// the server's message.
+pub fn classify(response: &HttpResponse) -> RestError {
+    let message = server_message(response);
+    match response.status {
+        401 => RestError::Unauthorized(message),
+        // A missing table or endpoint is a project set-up problem (migrations not
+        // applied), not bad data: keep the changes and try again later.
+        404 => RestError::Retryable(format!(
+            "{message} (are Tunebook's migrations applied to this project?)"
+        )),
+        408 | 425 | 429 => RestError::Retryable(message),
+        s if s >= 500 => RestError::Retryable(message),
+        _ => RestError::Rejected(message),
+    }
+}
+
+/// PostgREST's `{"code","message","details","hint"}` as one readable line.
+fn server_message(response: &HttpResponse) -> String {
+    let Ok(body) = serde_json::from_str::<Value>(&response.body) else {
+        let text: String = response.body.chars().take(200).collect();
+        return format!("HTTP {}: {}", response.status, text.trim());
+    };
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let mut message = field("message")
+        .unwrap_or("the server refused the change")
+        .to_string();
+    if let Some(details) = field("details") {
+        message = format!("{message} ({details})");
+    }
+    match field("code") {
+        Some(code) => format!("{message} [{code}]"),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn classification_follows_status() {
+        let rls = r#"{"code":"42501","details":null,"hint":null,"message":"new row violates row-level security policy for table \"tune\""}"#;
+        let cases = [
+            (
+                401,
+                r#"{"code":"PGRST301","message":"JWT expired"}"#,
+                "unauthorized",
+            ),
+            (
+                401,
+                r#"{"code":"PGRST303","message":"JWT expired"}"#,
+                "unauthorized",
+            ),
+            (403, rls, "rejected"),
+            (
+                409,
+                r#"{"code":"23505","message":"duplicate key"}"#,
+                "rejected",
+            ),
+            (
+                400,
+                r#"{"code":"23514","message":"violates check constraint"}"#,
+                "rejected",
+            ),
+            (
+                400,
+                r#"{"code":"PGRST102","message":"All object keys must match"}"#,
+                "rejected",
+            ),
+            (
+                404,
+                r#"{"code":"42P01","message":"relation does not exist"}"#,
+                "retryable",
+            ),
+            (429, "", "retryable"),
+            (500, "oops", "retryable"),
+            (502, "<html>bad gateway</html>", "retryable"),
+            (503, "", "retryable"),
+        ];
+        for (status, body, expected) in cases {
+            let got = match classify(&reply(status, body)) {
+                RestError::Retryable(_) => "retryable",
+                RestError::Unauthorized(_) => "unauthorized",
+                RestError::Rejected(_) => "rejected",
+            };
+            assert_eq!(got, expected, "{status} {body}");
+        }
+        let RestError::Rejected(message) = classify(&reply(403, rls)) else {
+            panic!()
+        };
+        assert!(
+            message.contains("row-level security") && message.ends_with("[42501]"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn upsert_request_names_its_columns_and_merges() {
+        let cfg = SupabaseConfig::default();
+        let r = upsert_tunes(&cfg, "tok", &[json!({"id": "x"})]);
+        assert!(r.url.ends_with("/rest/v1/tune?on_conflict=id&columns=id,title,type,structure,mode,genre,composer,artist,release_year,incipit,created_at,last_modified_at,device_id,deleted"));
+        assert_eq!(
+            r.header_value("prefer"),
+            Some("resolution=merge-duplicates,return=representation")
+        );
+        assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
+        assert_eq!(r.body.as_deref(), Some(r#"[{"id":"x"}]"#));
+    }
+
+    #[test]
+    fn server_rows_round_trip_through_push_rows() {
+        let body = r#"[{"id":"01930000-0000-7000-8000-000000000001","user_id":"4aaa98dd-b17c-4207-bbdf-7f455076a4a1",
+            "title":"The Kesh","type":"jig","structure":null,"mode":"G major","genre":null,"composer":null,"artist":null,
+            "release_year":1998,"incipit":"|:GAG GAB|","created_at":"2026-11-26T05:53:16.716793+00:00",
+            "last_modified_at":"2026-11-26T05:53:17+00:00","sync_version":3,"device_id":"dev","deleted":false,"change_number":42}]"#;
+        let rows = parse_tunes(body).unwrap();
+        let t = &rows[0].tune;
+        assert_eq!(
+            (
+                t.fields.title.as_str(),
+                t.fields.release_year,
+                t.sync_version,
+                rows[0].change_number
+            ),
+            ("The Kesh", Some(1998), 3, 42)
+        );
+        assert_eq!(t.created_at.to_string(), "2026-11-26T05:53:16.716Z");
+        let pushed = push_row(t);
+        assert_eq!(pushed["type"], "jig");
+        assert_eq!(pushed["release_year"], 1998);
+        assert!(pushed.get("user_id").is_none() && pushed.get("sync_version").is_none());
+        let keys: Vec<&str> = pushed
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = PUSH_COLUMNS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(
+            keys, expected,
+            "push rows carry exactly the declared columns"
+        );
+        assert!(parse_tunes("{}").is_err());
+        assert!(parse_tunes(r#"[{"id":"x"}]"#).is_err());
+    }
+}

@@ -1,0 +1,354 @@
+//! The push: sends queued changes to Supabase in bulk upserts and records the outcome of
+//! each. Database work happens between requests, never across one, so the worker keeps
+//! answering the UI while a push waits on the network.
+
+use std::cell::RefCell;
+
+use serde_json::Value;
+use tunebook_core::domain::Tune;
+use tunebook_core::supabase::rest::{self, RestError};
+use tunebook_core::supabase::{SupabaseConfig, Transport};
+use tunebook_core::sync::{PushOutcome, PushReport, QueueItem};
+
+use crate::db::{Database, DbError};
+
+/// Changes per request. Hosted Supabase caps request sizes; 100 rows of tunes (at most
+/// ~5 KB each) stays well inside, and one refused row costs at most a few splits.
+pub const BATCH_SIZE: u32 = 100;
+
+/// A batch in flight: queue item ids and the rows to send for them.
+struct Batch {
+    ids: Vec<i64>,
+    rows: Vec<Value>,
+}
+
+/// Pushes every pending change, batch by batch, oldest first.
+///
+/// - Accepted batches leave the queue, and the server's version comes back into the rows.
+/// - A batch refused as a whole is split in halves until the refused rows stand alone;
+///   those are marked failed with the server's message and never block the others.
+/// - A network failure, a server error or a rate limit stops the run; the changes stay
+///   pending (with one more attempt counted) for the next run.
+/// - A refused token stops the run with [`PushOutcome::Unauthorized`]: refresh and push again.
+///
+/// Pushing the same change twice (a lost reply, a closed tab) is harmless: the upsert
+/// merges by id, so the server keeps one row.
+pub async fn push<T: Transport>(
+    db: &RefCell<Database>,
+    transport: &T,
+    config: &SupabaseConfig,
+    access_token: &str,
+) -> PushReport {
+    let mut report = PushReport {
+        pushed: 0,
+        failed: 0,
+        requests: 0,
+        outcome: PushOutcome::Complete,
+    };
+    loop {
+        let batch = match db.borrow_mut().begin_push(BATCH_SIZE) {
+            Ok(batch) => batch,
+            Err(e) => {
+                report.outcome = PushOutcome::Retry {
+                    reason: format!("local database: {e}"),
+                };
+                return report;
+            }
+        };
+        if batch.is_empty() {
+            return report;
+        }
+        let batch = match prepare(db, batch) {
+            Ok(Some(batch)) => batch,
+            Ok(None) => continue,
+            Err(e) => {
+                report.outcome = PushOutcome::Retry {
+                    reason: format!("local database: {e}"),
+                };
+                return report;
+            }
+        };
+        // Work list of batches; a refused batch is replaced by its two halves.
+        let mut work = vec![batch];
+        while let Some(batch) = work.pop() {
+            report.requests += 1;
+            let request = rest::upsert_tunes(config, access_token, &batch.rows);
+            let failure = match transport.send(request).await {
+                Ok(response) if response.is_success() => match rest::parse_tunes(&response.body) {
+                    Ok(rows) => match db.borrow_mut().complete_push(&batch.ids, &rows) {
+                        Ok(()) => {
+                            report.pushed += batch.ids.len() as u32;
+                            continue;
+                        }
+                        Err(e) => PushOutcome::Retry {
+                            reason: format!("local database: {e}"),
+                        },
+                    },
+                    // Accepted but unreadable: sending again is safe (upserts merge).
+                    Err(e) => PushOutcome::Retry {
+                        reason: format!("unreadable reply: {e}"),
+                    },
+                },
+                Ok(response) => match rest::classify(&response) {
+                    RestError::Rejected(_) if batch.ids.len() > 1 => {
+                        let (left, right) = split(batch);
+                        work.push(right);
+                        work.push(left);
+                        continue;
+                    }
+                    RestError::Rejected(message) => {
+                        if let Err(e) = db.borrow_mut().mark_failed(&batch.ids, &message) {
+                            PushOutcome::Retry {
+                                reason: format!("local database: {e}"),
+                            }
+                        } else {
+                            report.failed += 1;
+                            continue;
+                        }
+                    }
+                    RestError::Unauthorized(reason) => PushOutcome::Unauthorized { reason },
+                    RestError::Retryable(reason) => PushOutcome::Retry { reason },
+                },
+                Err(e) => PushOutcome::Retry {
+                    reason: e.to_string(),
+                },
+            };
+            // Stop: everything not yet settled goes back in line with the reason.
+            let reason = match &failure {
+                PushOutcome::Retry { reason } | PushOutcome::Unauthorized { reason } => {
+                    reason.clone()
+                }
+                _ => String::new(),
+            };
+            let unsettled: Vec<i64> = std::iter::once(batch)
+                .chain(work)
+                .flat_map(|b| b.ids)
+                .collect();
+            let _ = db.borrow_mut().mark_pending(&unsettled, &reason);
+            report.outcome = failure;
+            return report;
+        }
+    }
+}
+
+/// Builds the rows to send. An item whose local row is gone (which no write path
+/// produces) cannot be pushed; it is marked failed rather than retried forever.
+fn prepare(
+    db: &RefCell<Database>,
+    batch: Vec<(QueueItem, Option<Tune>)>,
+) -> Result<Option<Batch>, DbError> {
+    let mut ids = Vec::with_capacity(batch.len());
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut orphans = Vec::new();
+    for (item, row) in batch {
+        match row {
+            Some(tune) => {
+                ids.push(item.id);
+                rows.push(rest::push_row(&tune));
+            }
+            None => orphans.push(item.id),
+        }
+    }
+    if !orphans.is_empty() {
+        db.borrow_mut()
+            .mark_failed(&orphans, "the local row for this change is missing")?;
+    }
+    Ok((!ids.is_empty()).then_some(Batch { ids, rows }))
+}
+
+fn split(batch: Batch) -> (Batch, Batch) {
+    let mid = batch.ids.len() / 2;
+    let (mut ids, mut rows) = (batch.ids, batch.rows);
+    let right = Batch {
+        ids: ids.split_off(mid),
+        rows: rows.split_off(mid),
+    };
+    (Batch { ids, rows }, right)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::native::block_on;
+    use serde_json::json;
+    use std::cell::Cell;
+    use tunebook_core::domain::TuneDraft;
+    use tunebook_core::supabase::{HttpRequest, HttpResponse, NetworkError};
+
+    /// A scripted server: answers upserts like PostgREST, refusing any batch that holds
+    /// a row titled "POISON", or failing the whole request as told.
+    struct FakeServer {
+        requests: Cell<u32>,
+        fail_with: Cell<Option<u16>>,
+        network_down: Cell<bool>,
+    }
+
+    impl FakeServer {
+        fn new() -> Self {
+            Self {
+                requests: Cell::new(0),
+                fail_with: Cell::new(None),
+                network_down: Cell::new(false),
+            }
+        }
+    }
+
+    impl Transport for FakeServer {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, NetworkError> {
+            self.requests.set(self.requests.get() + 1);
+            if self.network_down.get() {
+                return Err(NetworkError::Unreachable("connection refused".into()));
+            }
+            if let Some(status) = self.fail_with.get() {
+                return Ok(HttpResponse {
+                    status,
+                    body: json!({"code": "PGRST301", "message": "boom"}).to_string(),
+                });
+            }
+            let rows: Vec<Value> =
+                serde_json::from_str(request.body.as_deref().unwrap_or("[]")).unwrap();
+            if rows.iter().any(|r| r["title"] == "POISON") {
+                let body = json!({"code": "42501", "message": "new row violates row-level security policy"});
+                return Ok(HttpResponse {
+                    status: 403,
+                    body: body.to_string(),
+                });
+            }
+            let stored: Vec<Value> = rows
+                .into_iter()
+                .map(|mut r| {
+                    r["sync_version"] = json!(2);
+                    r["user_id"] = json!("4aaa98dd-b17c-4207-bbdf-7f455076a4a1");
+                    r["change_number"] = json!(1);
+                    r
+                })
+                .collect();
+            Ok(HttpResponse {
+                status: 201,
+                body: Value::Array(stored).to_string(),
+            })
+        }
+    }
+
+    fn db_with(titles: &[&str]) -> RefCell<Database> {
+        let mut db = Database::open_in_memory().unwrap();
+        let drafts: Vec<TuneDraft> = titles
+            .iter()
+            .map(|t| TuneDraft {
+                title: (*t).into(),
+                ..TuneDraft::default()
+            })
+            .collect();
+        db.import_tunes(&drafts).unwrap();
+        RefCell::new(db)
+    }
+
+    fn run(db: &RefCell<Database>, server: &FakeServer) -> PushReport {
+        block_on(push(db, server, &SupabaseConfig::default(), "token"))
+    }
+
+    #[test]
+    fn accepted_changes_leave_the_queue_with_the_servers_version() {
+        let db = db_with(&["A", "B", "C"]);
+        let server = FakeServer::new();
+        let report = run(&db, &server);
+        assert_eq!(
+            report,
+            PushReport {
+                pushed: 3,
+                failed: 0,
+                requests: 1,
+                outcome: PushOutcome::Complete
+            }
+        );
+        let db = db.borrow();
+        assert_eq!(db.queue_stats().unwrap().unsynced(), 0);
+        let page = db.list_tunes(&Default::default()).unwrap();
+        let tune = db.get_tune(page.rows[0].id).unwrap().unwrap();
+        assert_eq!(tune.sync_version, 2);
+        assert!(tune.user_id.is_some(), "the account adopts the tune");
+    }
+
+    #[test]
+    fn a_refused_row_fails_alone_and_the_rest_get_through() {
+        let db = db_with(&["A", "B", "POISON", "D", "E", "F", "G"]);
+        let server = FakeServer::new();
+        let report = run(&db, &server);
+        assert_eq!(
+            (report.pushed, report.failed, report.outcome.clone()),
+            (6, 1, PushOutcome::Complete)
+        );
+        // 7 → 3+4 → (1+2 → 1+1) ...: a handful of requests, not one per row.
+        assert!(report.requests <= 7, "{report:?}");
+        let failed = db.borrow().failed_items().unwrap();
+        assert_eq!(failed.len(), 1);
+        assert!(
+            failed[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("row-level security")
+        );
+        // The failed item does not hold up later changes.
+        db.borrow_mut()
+            .import_tunes(&[TuneDraft {
+                title: "H".into(),
+                ..TuneDraft::default()
+            }])
+            .unwrap();
+        let report = run(&db, &server);
+        assert_eq!((report.pushed, report.failed, report.requests), (1, 0, 1));
+    }
+
+    #[test]
+    fn network_and_server_failures_keep_everything_pending() {
+        for (down, status) in [
+            (true, None),
+            (false, Some(500)),
+            (false, Some(503)),
+            (false, Some(429)),
+        ] {
+            let db = db_with(&["A", "B"]);
+            let server = FakeServer::new();
+            server.network_down.set(down);
+            server.fail_with.set(status);
+            let report = run(&db, &server);
+            assert!(
+                matches!(report.outcome, PushOutcome::Retry { .. }),
+                "{report:?}"
+            );
+            assert_eq!((report.pushed, report.failed), (0, 0));
+            let items = db.borrow().pending_items(10).unwrap();
+            assert_eq!(items.len(), 2);
+            assert!(items.iter().all(|i| i.attempts == 1 && i.error.is_some()));
+            // Next time it works, and nothing is duplicated.
+            server.network_down.set(false);
+            server.fail_with.set(None);
+            assert_eq!(run(&db, &server).pushed, 2);
+            assert_eq!(db.borrow().queue_stats().unwrap().unsynced(), 0);
+        }
+    }
+
+    #[test]
+    fn an_expired_token_asks_for_a_refresh() {
+        let db = db_with(&["A"]);
+        let server = FakeServer::new();
+        server.fail_with.set(Some(401));
+        let report = run(&db, &server);
+        assert!(
+            matches!(report.outcome, PushOutcome::Unauthorized { .. }),
+            "{report:?}"
+        );
+        assert_eq!(db.borrow().pending_items(10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn large_queues_go_in_batches_of_a_hundred() {
+        let titles: Vec<String> = (0..250).map(|i| format!("T{i}")).collect();
+        let db = db_with(&titles.iter().map(String::as_str).collect::<Vec<_>>());
+        let server = FakeServer::new();
+        let report = run(&db, &server);
+        assert_eq!((report.pushed, report.requests), (250, 3));
+        assert_eq!(server.requests.get(), 3);
+    }
+}
