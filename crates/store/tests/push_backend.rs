@@ -2,6 +2,8 @@
 //! stand-in): what lands in PostgreSQL, coalescing, row level security, refused rows,
 //! the backend going away and coming back, injected faults, and an expired token.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::fault_proxy::{Fault, FaultProxy};
