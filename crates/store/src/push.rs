@@ -166,7 +166,7 @@ fn split(batch: Batch) -> (Batch, Batch) {
     (Batch { ids, rows }, right)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::native::block_on;
