@@ -37,8 +37,8 @@ fn native_insert_ms() -> Vec<f64> {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let times = (0..5)
         .map(|run| {
-            let conn = tunebook_store::db::Connection::open(dir.join(format!("bench-{run}.db")))
-                .expect("open file");
+            let conn =
+                tunebook_store::db::Connection::open(dir.join(format!("bench-{run}.db"))).expect("open file");
             let mut db = Database::open(conn).expect("open");
             let started = Instant::now();
             db.import_tunes(&drafts).expect("import");
@@ -54,22 +54,12 @@ fn gzipped_sizes(dist: &Path) -> Vec<(String, u64)> {
     let mut sizes = Vec::new();
     for entry in std::fs::read_dir(dist).expect("dist").flatten() {
         let path = entry.path();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or_default();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
         if !matches!(ext, "wasm" | "js" | "css" | "html" | "svg") {
             continue;
         }
-        let output = std::process::Command::new("gzip")
-            .args(["-9", "-c"])
-            .arg(&path)
-            .output()
-            .expect("gzip");
-        sizes.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            output.stdout.len() as u64,
-        ));
+        let output = std::process::Command::new("gzip").args(["-9", "-c"]).arg(&path).output().expect("gzip");
+        sizes.push((entry.file_name().to_string_lossy().into_owned(), output.stdout.len() as u64));
     }
     sizes.sort();
     sizes
@@ -140,24 +130,13 @@ fn main() {
         if let Some(text) = text.as_str() {
             break serde_json::from_str(text).expect("bench JSON");
         }
-        assert!(
-            Instant::now() < deadline,
-            "browser benchmark did not finish"
-        );
+        assert!(Instant::now() < deadline, "browser benchmark did not finish");
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(
-        results.get("error").is_none(),
-        "browser benchmark failed: {results}"
-    );
-    assert_eq!(
-        results["storage"], "Opfs",
-        "the benchmark must run on OPFS: {results}"
-    );
+    assert!(results.get("error").is_none(), "browser benchmark failed: {results}");
+    assert_eq!(results["storage"], "Opfs", "the benchmark must run on OPFS: {results}");
     let ms_list = |v: &Value| -> Vec<f64> {
-        v.as_array()
-            .map(|a| a.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default()
+        v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
     };
     let rows = results["inserted"].as_f64().unwrap_or_default();
     let browser_insert_ms = ms_list(&results["insert_ms"]);
@@ -169,9 +148,7 @@ fn main() {
 
     // The app with 10,000 tunes: first rows painted (five loads), then filtering.
     let app_url = format!("{}/", server.url);
-    let loads: Vec<f64> = (0..5)
-        .map(|_| first_rows_painted(&browser, &app_url))
-        .collect();
+    let loads: Vec<f64> = (0..5).map(|_| first_rows_painted(&browser, &app_url)).collect();
     browser.wait_for_text("10000 tunes");
     let words = json!(["the", "kesh", "banks of", "no. 99", "zzz", "reel", "|:a2"]);
     let keys = browser.execute_async(FILTER_SCRIPT, vec![words]);
@@ -204,25 +181,12 @@ fn main() {
     println!("Tunebook foundation benchmark (release build, headless Chromium, this machine)");
     println!("{:<52} {:>14}", "measure", "value");
     let row = |name: &str, value: String| println!("{name:<52} {value:>14}");
-    row(
-        "insert 10,000 via worker into OPFS (rows/s, median)",
-        format!("{browser_rows_per_sec:.0}"),
-    );
-    row(
-        "insert 10,000 native SQLite (rows/s, median)",
-        format!("{native_rows_per_sec:.0}"),
-    );
-    row(
-        "browser / native (target >= 0.33)",
-        format!("{:.2}", browser_rows_per_sec / native_rows_per_sec),
-    );
+    row("insert 10,000 via worker into OPFS (rows/s, median)", format!("{browser_rows_per_sec:.0}"));
+    row("insert 10,000 native SQLite (rows/s, median)", format!("{native_rows_per_sec:.0}"));
+    row("browser / native (target >= 0.33)", format!("{:.2}", browser_rows_per_sec / native_rows_per_sec));
     row(
         "edit commit p50 / p95, ms (target p50 < 5)",
-        format!(
-            "{:.2} / {:.2}",
-            percentile(&edits, 50.0),
-            percentile(&edits, 95.0)
-        ),
+        format!("{:.2} / {:.2}", percentile(&edits, 50.0), percentile(&edits, 95.0)),
     );
     row(
         "first rows painted, 10,000 tunes, ms (target < 1000)",
@@ -230,21 +194,13 @@ fn main() {
     );
     row(
         "filter per keystroke p50 / p95, ms (target < 50)",
-        format!(
-            "{:.1} / {:.1}",
-            percentile(&keys, 50.0),
-            percentile(&keys, 95.0)
-        ),
+        format!("{:.1} / {:.1}", percentile(&keys, 50.0), percentile(&keys, 95.0)),
     );
-    row(
-        "download, gzipped bytes (target < 700,000)",
-        format!("{total_gzip}"),
-    );
+    row("download, gzipped bytes (target < 700,000)", format!("{total_gzip}"));
 
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out).expect("target/bench");
     let file = out.join("foundation.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&report).expect("json"))
-        .expect("write report");
+    std::fs::write(&file, serde_json::to_string_pretty(&report).expect("json")).expect("write report");
     println!("wrote {}", file.display());
 }

@@ -14,21 +14,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn without_opfs_the_database_is_in_memory_and_says_why() {
     let (mut db, info) = storage::open("fallback.db").await.expect("open");
     let Storage::Memory { reason } = info.storage else {
-        panic!(
-            "the main thread has no OPFS sync access handles, yet storage was {:?}",
-            info.storage
-        )
+        panic!("the main thread has no OPFS sync access handles, yet storage was {:?}", info.storage)
     };
     assert!(reason.contains("dedicated worker"), "reason: {reason}");
     // It still works, in memory.
-    let tune = db
-        .create_tune(&TuneDraft {
-            title: "Still usable".into(),
-            ..TuneDraft::default()
-        })
-        .unwrap();
-    assert_eq!(
-        db.get_tune(tune.id).unwrap().map(|t| t.fields.title),
-        Some("Still usable".into())
-    );
+    let tune = db.create_tune(&TuneDraft { title: "Still usable".into(), ..TuneDraft::default() }).unwrap();
+    assert_eq!(db.get_tune(tune.id).unwrap().map(|t| t.fields.title), Some("Still usable".into()));
 }

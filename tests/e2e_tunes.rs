@@ -38,10 +38,7 @@ fn click_link(browser: &Browser, text: &str) {
 fn field_message(browser: &Browser, label: &str) -> Option<String> {
     let field = browser.field(label)?;
     let id = browser.attribute(&field, "aria-describedby")?;
-    let message = browser.execute(
-        "return document.getElementById(arguments[0])?.innerText",
-        vec![id.into()],
-    );
+    let message = browser.execute("return document.getElementById(arguments[0])?.innerText", vec![id.into()]);
     message.as_str().map(str::to_string)
 }
 
@@ -75,18 +72,10 @@ fn create_edit_reload_delete_a_tune() {
             ("Incipit", "X:1\nK:D\n|:FA~A2 BAFA|"),
         ],
     );
-    assert_eq!(
-        field_message(&browser, "Title"),
-        None,
-        "message clears once fixed"
-    );
+    assert_eq!(field_message(&browser, "Title"), None, "message clears once fixed");
     click_button(&browser, "Save");
-    browser.wait_for("detail page", |b| {
-        b.xpath("//h1[normalize-space()='The Silver Spear']")
-    });
-    let incipit = browser.wait_for("incipit block", |b| {
-        b.css_all("pre.incipit").into_iter().next()
-    });
+    browser.wait_for("detail page", |b| b.xpath("//h1[normalize-space()='The Silver Spear']"));
+    let incipit = browser.wait_for("incipit block", |b| b.css_all("pre.incipit").into_iter().next());
     assert_eq!(browser.text(&incipit), "X:1\nK:D\n|:FA~A2 BAFA|");
     let detail_url = browser.current_url();
 
@@ -119,9 +108,7 @@ fn create_edit_reload_delete_a_tune() {
     click_button(&browser, "Delete");
     browser.wait_for_text("Delete “The Silver Spear”?");
     click_button(&browser, "Cancel");
-    browser.wait_for("dialog closed", |b| {
-        b.button("Yes, delete").is_none().then_some(())
-    });
+    browser.wait_for("dialog closed", |b| b.button("Yes, delete").is_none().then_some(()));
     click_button(&browser, "Delete");
     click_button(&browser, "Yes, delete");
     browser.wait_for_text("0 tunes");
@@ -145,14 +132,8 @@ fn leaving_the_editor_with_unsaved_changes_asks_first() {
     let question = browser.wait_for("confirm dialog", Browser::alert_text);
     assert!(question.contains("unsaved changes"), "{question}");
     browser.dismiss_alert();
-    assert!(
-        browser.current_url().ends_with("/tunes/new"),
-        "staying keeps the editor"
-    );
-    assert_eq!(
-        browser.property(&browser.wait_for_field("Title"), "value"),
-        "Half-typed"
-    );
+    assert!(browser.current_url().ends_with("/tunes/new"), "staying keeps the editor");
+    assert_eq!(browser.property(&browser.wait_for_field("Title"), "value"), "Half-typed");
 
     // The header link is guarded too.
     click_link(&browser, "Tunebook");
@@ -173,42 +154,27 @@ fn sorting_by_a_header_and_reversing() {
     let server = StaticServer::start(&dist_dir());
     let browser = Browser::start();
     browser.goto(&server.url);
-    for (title, tune_type) in [
-        ("Banish Misfortune", "jig"),
-        ("Ashokan Farewell", "waltz"),
-        ("Cooley's", "reel"),
-    ] {
+    for (title, tune_type) in
+        [("Banish Misfortune", "jig"), ("Ashokan Farewell", "waltz"), ("Cooley's", "reel")]
+    {
         click_link(&browser, "New tune");
         fill(&browser, &[("Title", title), ("Type", tune_type)]);
         click_button(&browser, "Save");
-        browser.wait_for(title, |b| {
-            b.xpath(&format!("//h1[normalize-space()=\"{title}\"]"))
-        });
+        browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
         click_link(&browser, "Back to your tunes");
     }
     browser.wait_for_text("3 tunes");
     let titles = |b: &Browser| -> Vec<String> {
-        b.css_all("tbody tr td:first-child")
-            .iter()
-            .map(|e| b.text(e))
-            .collect()
+        b.css_all("tbody tr td:first-child").iter().map(|e| b.text(e)).collect()
     };
-    assert_eq!(
-        titles(&browser),
-        ["Ashokan Farewell", "Banish Misfortune", "Cooley's"]
-    );
+    assert_eq!(titles(&browser), ["Ashokan Farewell", "Banish Misfortune", "Cooley's"]);
 
     click_button(&browser, "Type");
     browser.wait_for("sorted by type", |b| {
         (titles(b) == ["Banish Misfortune", "Cooley's", "Ashokan Farewell"]).then_some(())
     });
-    let header = browser
-        .xpath("//th[.//button[normalize-space()='Type ▲']]")
-        .expect("type header");
-    assert_eq!(
-        browser.attribute(&header, "aria-sort").as_deref(),
-        Some("ascending")
-    );
+    let header = browser.xpath("//th[.//button[normalize-space()='Type ▲']]").expect("type header");
+    assert_eq!(browser.attribute(&header, "aria-sort").as_deref(), Some("ascending"));
 
     browser.click(&browser.wait_for("Type ▲ button", |b| b.button("Type ▲")));
     browser.wait_for("reversed", |b| {
@@ -246,18 +212,14 @@ fn a_second_tab_is_told_and_can_take_over() {
 #[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
 fn tunes_survive_a_browser_restart() {
     let server = StaticServer::start(&dist_dir());
-    let profile = std::env::temp_dir().join(format!(
-        "tunebook-e2e-restart-{}",
-        tunebook_core::domain::Uuid::now_v7()
-    ));
+    let profile =
+        std::env::temp_dir().join(format!("tunebook-e2e-restart-{}", tunebook_core::domain::Uuid::now_v7()));
     {
         let browser = Browser::start_with_profile(&profile);
         browser.goto(&format!("{}/tunes/new", server.url));
         fill(&browser, &[("Title", "The Kesh"), ("Type", "jig")]);
         click_button(&browser, "Save");
-        browser.wait_for("detail page", |b| {
-            b.xpath("//h1[normalize-space()='The Kesh']")
-        });
+        browser.wait_for("detail page", |b| b.xpath("//h1[normalize-space()='The Kesh']"));
     }
     let browser = Browser::start_with_profile(&profile);
     browser.goto(&server.url);

@@ -13,11 +13,7 @@ fn main() {
             Err(e) => serde_json::json!({ "error": e }).to_string(),
         };
         if let Some(window) = web_sys::window() {
-            let _ = js_sys::Reflect::set(
-                &window,
-                &"__tunebookBench".into(),
-                &JsValue::from_str(&text),
-            );
+            let _ = js_sys::Reflect::set(&window, &"__tunebookBench".into(), &JsValue::from_str(&text));
         }
     });
 }
@@ -27,12 +23,7 @@ async fn run() -> Result<serde_json::Value, String> {
     use tunebook::ui::db_client::DbClient;
     use tunebook_core::list::ListQuery;
 
-    let now = || {
-        web_sys::window()
-            .and_then(|w| w.performance())
-            .map(|p| p.now())
-            .unwrap_or_default()
-    };
+    let now = || web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default();
     let drafts = tunebook_core::sample::drafts(10_000, 1);
     let drafts_len = drafts.len();
 
@@ -41,58 +32,34 @@ async fn run() -> Result<serde_json::Value, String> {
     let mut storage = String::new();
     for run in 1..=3 {
         let db = DbClient::spawn().map_err(|e| e.to_string())?;
-        let info = db
-            .open(&format!("bench-insert-{run}.db"))
-            .await
-            .map_err(|e| e.to_string())?;
+        let info = db.open(&format!("bench-insert-{run}.db"), None).await.map_err(|e| e.to_string())?;
         storage = format!("{:?}", info.storage);
         let started = now();
-        db.import_tunes(drafts.clone())
-            .await
-            .map_err(|e| e.to_string())?;
+        db.import_tunes(drafts.clone()).await.map_err(|e| e.to_string())?;
         insert_ms.push(now() - started);
         db.terminate("measured");
     }
 
     let db = DbClient::spawn().map_err(|e| e.to_string())?;
-    db.open("bench-insert-1.db")
-        .await
-        .map_err(|e| e.to_string())?;
-    let page = db
-        .list_tunes(ListQuery {
-            limit: 200,
-            ..ListQuery::default()
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    db.open("bench-insert-1.db", None).await.map_err(|e| e.to_string())?;
+    let page =
+        db.list_tunes(ListQuery { limit: 200, ..ListQuery::default() }).await.map_err(|e| e.to_string())?;
     let mut edits_ms = Vec::with_capacity(page.rows.len());
     for (i, row) in page.rows.iter().enumerate() {
         let mut draft = drafts[i].clone();
         draft.title = format!("{} (edited)", row.title);
         let started = now();
-        db.save_tune(Some(row.id), draft)
-            .await
-            .map_err(|e| e.to_string())?;
+        db.save_tune(Some(row.id), draft).await.map_err(|e| e.to_string())?;
         edits_ms.push(now() - started);
     }
     db.terminate("benchmark done");
 
     // Seed the app's database so the harness can time the list with 10,000 tunes.
     let app_db = DbClient::spawn().map_err(|e| e.to_string())?;
-    app_db
-        .open("tunebook.db")
-        .await
-        .map_err(|e| e.to_string())?;
-    let existing = app_db
-        .list_tunes(ListQuery::default())
-        .await
-        .map_err(|e| e.to_string())?
-        .total;
+    app_db.open("tunebook.db", None).await.map_err(|e| e.to_string())?;
+    let existing = app_db.list_tunes(ListQuery::default()).await.map_err(|e| e.to_string())?.total;
     if existing == 0 {
-        app_db
-            .import_tunes(drafts)
-            .await
-            .map_err(|e| e.to_string())?;
+        app_db.import_tunes(drafts).await.map_err(|e| e.to_string())?;
     }
     app_db.terminate("seeded");
 

@@ -91,11 +91,7 @@ pub fn App() -> impl IntoView {
 }
 
 /// Takes (or steals) the tab lock, then starts the worker and opens the database.
-async fn claim_database(
-    steal: bool,
-    startup: RwSignal<Startup>,
-    client: RwSignal<Option<DbClient>>,
-) {
+async fn claim_database(steal: bool, startup: RwSignal<Startup>, client: RwSignal<Option<DbClient>>) {
     let on_lost = move || {
         if let Some(db) = client.get_untracked() {
             db.terminate("Tunebook was opened in another tab");
@@ -105,13 +101,11 @@ async fn claim_database(
     };
     match tab_lock::acquire(steal, on_lost).await {
         Ok(None) => startup.set(Startup::OtherTab),
-        Err(e) => startup.set(Startup::Failed(format!(
-            "Could not coordinate with other tabs: {e}"
-        ))),
+        Err(e) => startup.set(Startup::Failed(format!("Could not coordinate with other tabs: {e}"))),
         Ok(Some(lock)) => {
             startup.set(Startup::Opening);
             let opened = match DbClient::spawn() {
-                Ok(db) => db.open(DATABASE_NAME).await.map(|info| (db, info)),
+                Ok(db) => db.open(DATABASE_NAME, None).await.map(|info| (db, info)),
                 Err(e) => Err(e),
             };
             match opened {

@@ -15,6 +15,8 @@ use tunebook_core::list::{ListQuery, TunePage};
 use tunebook_core::protocol::{
     self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
 };
+use tunebook_core::supabase::SupabaseConfig;
+use tunebook_core::sync::{PushReport, QueueItem, QueueStats};
 
 /// Where Trunk puts the worker's loader (worker files are never content-hashed).
 const WORKER_URL: &str = "/tunebook-worker_loader.js";
@@ -109,9 +111,7 @@ impl DbClient {
             inner.pending.borrow_mut().remove(&id);
             return Err(WorkerError::WorkerStopped(js_error_text(&e)));
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(WorkerError::WorkerStopped("the request was dropped".into())))
+        answer.await.unwrap_or_else(|_| Err(WorkerError::WorkerStopped("the request was dropped".into())))
     }
 
     /// Stops the worker (releasing its storage) and fails anything still waiting.
@@ -119,9 +119,9 @@ impl DbClient {
         self.0.stop(reason.to_string());
     }
 
-    /// Opens the named database.
-    pub async fn open(&self, name: &str) -> Result<OpenInfo, WorkerError> {
-        match self.request(Request::Open { name: name.into() }).await? {
+    /// Opens the named database (closing the open one); a new database takes `device_id`.
+    pub async fn open(&self, name: &str, device_id: Option<String>) -> Result<OpenInfo, WorkerError> {
+        match self.request(Request::Open { name: name.into(), device_id }).await? {
             Response::Opened(info) => Ok(info),
             other => Err(unexpected(other)),
         }
@@ -167,6 +167,66 @@ impl DbClient {
     pub async fn import_tunes(&self, drafts: Vec<TuneDraft>) -> Result<usize, WorkerError> {
         match self.request(Request::ImportTunes { drafts }).await? {
             Response::Imported { count } => Ok(count),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+impl DbClient {
+    /// Moves the tunes and unsynced changes of database `from` into the open one.
+    pub async fn adopt(&self, from: &str) -> Result<usize, WorkerError> {
+        match self.request(Request::Adopt { from: from.into() }).await? {
+            Response::Adopted { tunes } => Ok(tunes),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Closes (if open) and deletes a database's files.
+    pub async fn delete_database(&self, name: &str) -> Result<(), WorkerError> {
+        self.done(Request::DeleteDatabase { name: name.into() }).await
+    }
+
+    /// Pushes queued changes to Supabase.
+    pub async fn push(
+        &self,
+        config: SupabaseConfig,
+        access_token: String,
+    ) -> Result<PushReport, WorkerError> {
+        match self.request(Request::Push { config, access_token }).await? {
+            Response::Pushed(report) => Ok(report),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Counts of queued changes.
+    pub async fn queue_stats(&self) -> Result<QueueStats, WorkerError> {
+        match self.request(Request::QueueStats).await? {
+            Response::Stats(stats) => Ok(stats),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Changes the server refused.
+    pub async fn failed_items(&self) -> Result<Vec<QueueItem>, WorkerError> {
+        match self.request(Request::FailedItems).await? {
+            Response::Items(items) => Ok(items),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sends a refused change again on the next push.
+    pub async fn retry_failed(&self, id: i64) -> Result<(), WorkerError> {
+        self.done(Request::RetryFailed { id }).await
+    }
+
+    /// Drops a refused change for good.
+    pub async fn discard_failed(&self, id: i64) -> Result<(), WorkerError> {
+        self.done(Request::DiscardFailed { id }).await
+    }
+
+    async fn done(&self, request: Request) -> Result<(), WorkerError> {
+        match self.request(request).await? {
+            Response::Done => Ok(()),
             other => Err(unexpected(other)),
         }
     }

@@ -30,10 +30,7 @@ impl TabLock {
 /// Tries to become the owner tab. With `steal`, takes ownership from whichever tab has
 /// it. Returns `None` when another tab owns the database. `on_lost` runs if another tab
 /// later steals the lock from this one.
-pub async fn acquire(
-    steal: bool,
-    on_lost: impl FnOnce() + 'static,
-) -> Result<Option<TabLock>, String> {
+pub async fn acquire(steal: bool, on_lost: impl FnOnce() + 'static) -> Result<Option<TabLock>, String> {
     let window = web_sys::window().ok_or("no window")?;
     let locks = Reflect::get(&window.navigator(), &"locks".into()).map_err(|e| format!("{e:?}"))?;
     if locks.is_undefined() {
@@ -52,11 +49,7 @@ pub async fn acquire(
     let callback = Closure::once_into_js(move |lock: JsValue| -> Promise {
         let granted = !lock.is_null();
         let _ = granted_tx.send(granted);
-        if granted {
-            held
-        } else {
-            Promise::resolve(&JsValue::UNDEFINED)
-        }
+        if granted { held } else { Promise::resolve(&JsValue::UNDEFINED) }
     });
 
     let options = Object::new();

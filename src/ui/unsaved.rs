@@ -23,9 +23,7 @@ impl UnsavedChanges {
         if !self.0.get_untracked() {
             return true;
         }
-        let agreed = window()
-            .confirm_with_message(DISCARD_QUESTION)
-            .unwrap_or(false);
+        let agreed = window().confirm_with_message(DISCARD_QUESTION).unwrap_or(false);
         if agreed {
             self.0.set(false);
         }

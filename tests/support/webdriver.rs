@@ -40,19 +40,14 @@ pub struct Browser {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 impl Browser {
     /// A browser with a fresh, throwaway profile.
     pub fn start() -> Self {
-        let profile = std::env::temp_dir().join(format!(
-            "tunebook-e2e-{}",
-            tunebook_core::domain::Uuid::now_v7()
-        ));
+        let profile =
+            std::env::temp_dir().join(format!("tunebook-e2e-{}", tunebook_core::domain::Uuid::now_v7()));
         let mut browser = Self::start_with_profile(&profile);
         browser.owns_profile = true;
         browser
@@ -61,8 +56,7 @@ impl Browser {
     /// A browser on the given profile directory (kept afterwards: a later browser on the
     /// same directory sees the same storage, as after a browser restart).
     pub fn start_with_profile(profile: &Path) -> Self {
-        let chromedriver =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let port = free_port();
         let driver = Command::new(&chromedriver)
@@ -70,9 +64,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {chromedriver}: {e} (the test command installs it)")
-            });
+            .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (the test command installs it)"));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -98,10 +90,8 @@ impl Browser {
             .body_mut()
             .read_json()
             .expect("session reply");
-        let id = reply["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {reply}"))
-            .to_string();
+        let id =
+            reply["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {reply}")).to_string();
         Self {
             agent,
             session: format!("{base}/session/{id}"),
@@ -117,17 +107,11 @@ impl Browser {
         let response = match (method, body) {
             ("GET", _) => self.agent.get(&url).call(),
             ("DELETE", _) => self.agent.delete(&url).call(),
-            (_, body) => self
-                .agent
-                .post(&url)
-                .send_json(body.unwrap_or_else(|| json!({}))),
+            (_, body) => self.agent.post(&url).send_json(body.unwrap_or_else(|| json!({}))),
         };
         let mut response = response.map_err(|e| format!("{method} {path}: {e}"))?;
         let status = response.status();
-        let reply: Value = response
-            .body_mut()
-            .read_json()
-            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let reply: Value = response.body_mut().read_json().map_err(|e| format!("{method} {path}: {e}"))?;
         if status.is_success() {
             Ok(reply["value"].clone())
         } else {
@@ -136,8 +120,7 @@ impl Browser {
     }
 
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        self.try_cmd(method, path, body)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_cmd(method, path, body).unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn goto(&self, url: &str) {
@@ -149,70 +132,41 @@ impl Browser {
     }
 
     pub fn current_url(&self) -> String {
-        self.cmd("GET", "/url", None)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.cmd("GET", "/url", None).as_str().unwrap_or_default().to_string()
     }
 
     /// Runs a script in the page; `arguments[i]` are `args` (elements pass as references).
     pub fn execute(&self, script: &str, args: Vec<Value>) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(json!({ "script": script, "args": args })),
-        )
+        self.cmd("POST", "/execute/sync", Some(json!({ "script": script, "args": args })))
     }
 
     /// Runs an async script: it must call `arguments[arguments.length - 1](result)`.
     pub fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/async",
-            Some(json!({ "script": script, "args": args })),
-        )
+        self.cmd("POST", "/execute/async", Some(json!({ "script": script, "args": args })))
     }
 
     /// The page's visible text.
     pub fn body_text(&self) -> String {
-        self.execute("return document.body.innerText", vec![])
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.execute("return document.body.innerText", vec![]).as_str().unwrap_or_default().to_string()
     }
 
     fn element_from(value: &Value) -> Option<Element> {
-        value
-            .get(ELEMENT_KEY)
-            .and_then(Value::as_str)
-            .map(|id| Element(id.to_string()))
+        value.get(ELEMENT_KEY).and_then(Value::as_str).map(|id| Element(id.to_string()))
     }
 
     /// The first element matching an XPath expression, if any.
     pub fn xpath(&self, xpath: &str) -> Option<Element> {
-        let found = self
-            .try_cmd(
-                "POST",
-                "/elements",
-                Some(json!({"using": "xpath", "value": xpath})),
-            )
-            .ok()?;
+        let found =
+            self.try_cmd("POST", "/elements", Some(json!({"using": "xpath", "value": xpath}))).ok()?;
         found.as_array()?.first().and_then(Self::element_from)
     }
 
     /// Every element matching a CSS selector.
     pub fn css_all(&self, selector: &str) -> Vec<Element> {
-        self.try_cmd(
-            "POST",
-            "/elements",
-            Some(json!({"using": "css selector", "value": selector})),
-        )
-        .ok()
-        .and_then(|v| {
-            v.as_array()
-                .map(|a| a.iter().filter_map(Self::element_from).collect())
-        })
-        .unwrap_or_default()
+        self.try_cmd("POST", "/elements", Some(json!({"using": "css selector", "value": selector})))
+            .ok()
+            .and_then(|v| v.as_array().map(|a| a.iter().filter_map(Self::element_from).collect()))
+            .unwrap_or_default()
     }
 
     /// The input, select or textarea whose `<label for>` reads `label`
@@ -232,10 +186,7 @@ impl Browser {
 
     /// The enabled-or-not button whose visible text is `text`.
     pub fn button(&self, text: &str) -> Option<Element> {
-        self.xpath(&format!(
-            "//button[normalize-space()={}]",
-            xpath_literal(text)
-        ))
+        self.xpath(&format!("//button[normalize-space()={}]", xpath_literal(text)))
     }
 
     /// The link whose visible text is `text`.
@@ -266,9 +217,7 @@ impl Browser {
 
     /// Waits until the page text contains `text`.
     pub fn wait_for_text(&self, text: &str) {
-        self.wait_for(&format!("text {text:?}"), |b| {
-            b.body_text().contains(text).then_some(())
-        });
+        self.wait_for(&format!("text {text:?}"), |b| b.body_text().contains(text).then_some(()));
     }
 
     pub fn wait_for_field(&self, label: &str) -> Element {
@@ -289,11 +238,7 @@ impl Browser {
 
     /// Types into an element (appending to what it holds).
     pub fn type_text(&self, el: &Element, text: &str) {
-        self.cmd(
-            "POST",
-            &format!("/element/{}/value", el.0),
-            Some(json!({ "text": text })),
-        );
+        self.cmd("POST", &format!("/element/{}/value", el.0), Some(json!({ "text": text })));
     }
 
     /// Replaces an input's text the way a person does: select all, delete, type.
@@ -317,10 +262,7 @@ impl Browser {
     }
 
     pub fn text(&self, el: &Element) -> String {
-        self.cmd("GET", &format!("/element/{}/text", el.0), None)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.cmd("GET", &format!("/element/{}/text", el.0), None).as_str().unwrap_or_default().to_string()
     }
 
     /// A DOM property (e.g. `value`, `disabled`).
@@ -329,16 +271,12 @@ impl Browser {
     }
 
     pub fn attribute(&self, el: &Element, name: &str) -> Option<String> {
-        self.cmd("GET", &format!("/element/{}/attribute/{name}", el.0), None)
-            .as_str()
-            .map(str::to_string)
+        self.cmd("GET", &format!("/element/{}/attribute/{name}", el.0), None).as_str().map(str::to_string)
     }
 
     /// The text of an open `alert`/`confirm`, if one is showing.
     pub fn alert_text(&self) -> Option<String> {
-        self.try_cmd("GET", "/alert/text", None)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
+        self.try_cmd("GET", "/alert/text", None).ok().and_then(|v| v.as_str().map(str::to_string))
     }
 
     pub fn accept_alert(&self) {
@@ -359,10 +297,7 @@ impl Browser {
 
     /// The current tab's handle.
     pub fn tab(&self) -> String {
-        self.cmd("GET", "/window", None)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.cmd("GET", "/window", None).as_str().unwrap_or_default().to_string()
     }
 
     pub fn switch_to(&self, handle: &str) {
@@ -380,13 +315,9 @@ impl Browser {
     }
 
     fn save_failure_screenshot(&self, what: &str) -> PathBuf {
-        let name: String = what
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/e2e-failures")
-            .join(format!("{name}.png"));
+        let name: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-failures").join(format!("{name}.png"));
         self.screenshot(&path);
         path
     }

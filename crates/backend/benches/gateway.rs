@@ -27,10 +27,7 @@ fn new_id() -> String {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
 
 /// Where to send requests and with which headers.
@@ -51,12 +48,7 @@ impl Target {
             .header("prefer", "resolution=merge-duplicates,return=minimal")
             .send_json(rows)
             .unwrap_or_else(|e| panic!("{}: {e}", self.name));
-        assert!(
-            response.status().is_success(),
-            "{}: status {}",
-            self.name,
-            response.status()
-        );
+        assert!(response.status().is_success(), "{}: status {}", self.name, response.status());
     }
 }
 
@@ -115,18 +107,12 @@ fn main() {
         .body_mut()
         .read_json()
         .expect("session");
-    let token = signup["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_string();
+    let token = signup["access_token"].as_str().expect("access token").to_string();
     let bearer = format!("Bearer {token}");
     let gateway = Target {
         name: "gateway",
         url: format!("{}/rest/v1/tune", s.api_url),
-        headers: vec![
-            ("apikey".into(), s.anon_key.clone()),
-            ("authorization".into(), bearer.clone()),
-        ],
+        headers: vec![("apikey".into(), s.anon_key.clone()), ("authorization".into(), bearer.clone())],
     };
     let direct = Target {
         name: "postgrest",
@@ -156,13 +142,8 @@ fn main() {
         "sequential_upsert_latency_ms": {"gateway": {"p50": g50, "p95": g95}, "postgrest_direct": {"p50": d50, "p95": d95}, "p50_ratio": g50 / d50, "p50_added_ms": g50 - d50, "samples_each": LATENCY_SAMPLES},
         "notes": "throwaway PostgreSQL with fsync off; 2-core shared machine",
     });
-    println!(
-        "Tunebook local backend benchmark (PostgreSQL + PostgREST 12 + gateway, this machine)"
-    );
-    println!(
-        "{:<46} {:>12} {:>12} {:>8}",
-        "measure", "gateway", "direct", "ratio"
-    );
+    println!("Tunebook local backend benchmark (PostgreSQL + PostgREST 12 + gateway, this machine)");
+    println!("{:<46} {:>12} {:>12} {:>8}", "measure", "gateway", "direct", "ratio");
     println!(
         "{:<46} {:>12.0} {:>12.0} {:>8.2}",
         "single-row upserts/s (8 clients)",
@@ -177,25 +158,12 @@ fn main() {
         bulk_direct,
         bulk_gateway / bulk_direct
     );
-    println!(
-        "{:<46} {:>12.2} {:>12.2} {:>8.2}",
-        "sequential upsert latency p50 (ms)",
-        g50,
-        d50,
-        g50 / d50
-    );
-    println!(
-        "{:<46} {:>12.2} {:>12.2} {:>8.2}",
-        "sequential upsert latency p95 (ms)",
-        g95,
-        d95,
-        g95 / d95
-    );
+    println!("{:<46} {:>12.2} {:>12.2} {:>8.2}", "sequential upsert latency p50 (ms)", g50, d50, g50 / d50);
+    println!("{:<46} {:>12.2} {:>12.2} {:>8.2}", "sequential upsert latency p95 (ms)", g95, d95, g95 / d95);
 
     let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&out).expect("target/bench");
     let file = out.join("backend.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&report).expect("json"))
-        .expect("write report");
+    std::fs::write(&file, serde_json::to_string_pretty(&report).expect("json")).expect("write report");
     println!("wrote {}", file.display());
 }

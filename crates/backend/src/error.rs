@@ -5,11 +5,7 @@
 pub enum BackendError {
     /// A required program is missing (PostgreSQL, PostgREST).
     #[error("{what} not found at {path}: {hint}")]
-    MissingProgram {
-        what: &'static str,
-        path: String,
-        hint: &'static str,
-    },
+    MissingProgram { what: &'static str, path: String, hint: &'static str },
     /// A child process or command failed; `log` points at its output.
     #[error("{what} failed: {detail}")]
     Process { what: String, detail: String },
@@ -27,9 +23,6 @@ pub enum BackendError {
 impl BackendError {
     /// Whether starting again (for example after a port frees up) may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            BackendError::Timeout(_) | BackendError::Io(_) | BackendError::Database(_)
-        )
+        matches!(self, BackendError::Timeout(_) | BackendError::Io(_) | BackendError::Database(_))
     }
 }

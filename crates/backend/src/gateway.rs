@@ -45,32 +45,17 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(
-        auth: Auth,
-        rest_upstream: String,
-        anon_key: String,
-        service_role_key: String,
-    ) -> Self {
+    pub fn new(auth: Auth, rest_upstream: String, anon_key: String, service_role_key: String) -> Self {
         // Small request/response exchanges: without TCP_NODELAY, Nagle's algorithm and
         // delayed ACKs stall some of them by ~40 ms.
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Self {
-            auth,
-            rest_upstream,
-            anon_key,
-            service_role_key,
-            client,
-        }
+        Self { auth, rest_upstream, anon_key, service_role_key, client }
     }
 
     /// Serves connections from `listener` until `shutdown` changes.
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
         loop {
             let (stream, _peer): (_, SocketAddr) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -107,44 +92,27 @@ impl Gateway {
                 Ok(key) => {
                     let path = req.uri().path().to_string();
                     if let Some(rest) = path.strip_prefix("/rest/v1") {
-                        self.proxy_rest(req, if rest.is_empty() { "/" } else { rest }, &key)
-                            .await
+                        self.proxy_rest(req, if rest.is_empty() { "/" } else { rest }, &key).await
                     } else if let Some(auth_path) = path.strip_prefix("/auth/v1") {
                         self.auth_request(req, auth_path).await
                     } else {
-                        json_response(
-                            404,
-                            &json!({"message": "no Route matched with those values"}),
-                        )
+                        json_response(404, &json!({"message": "no Route matched with those values"}))
                     }
                 }
             }
         };
         let headers = response.headers_mut();
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSED_HEADERS),
-        );
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
         response
     }
 
     /// Kong's key-auth: an `apikey` header (or query parameter) that is one of the keys.
     /// Returns the key.
     fn check_api_key(&self, req: &Request<Incoming>) -> Result<String, Value> {
-        let from_query = req
-            .uri()
-            .query()
-            .and_then(|q| crate::auth::query_param(q, "apikey"));
-        let key = req
-            .headers()
-            .get("apikey")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or(from_query);
+        let from_query = req.uri().query().and_then(|q| crate::auth::query_param(q, "apikey"));
+        let key =
+            req.headers().get("apikey").and_then(|v| v.to_str().ok()).map(str::to_string).or(from_query);
         match key {
             None => Err(json!({"message": "No API key found in request"})),
             Some(k) if k == self.anon_key || k == self.service_role_key => Ok(k),
@@ -158,18 +126,12 @@ impl Gateway {
     async fn auth_request(&self, req: Request<Incoming>, path: &str) -> Response<Body> {
         let api_version = header_str(req.headers(), "x-supabase-api-version").map(str::to_string);
         let bearer = header_str(req.headers(), "authorization")
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty());
         let method = req.method().as_str().to_string();
         let query = req.uri().query().unwrap_or_default().to_string();
-        let body = match Limited::new(req.into_body(), AUTH_BODY_LIMIT)
-            .collect()
-            .await
-        {
+        let body = match Limited::new(req.into_body(), AUTH_BODY_LIMIT).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => {
                 return json_response(413, &json!({"code": 413, "msg": "Request body too large"}));
@@ -255,22 +217,12 @@ fn preflight(headers: &HeaderMap) -> Response<Body> {
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         requested.unwrap_or_else(|| HeaderValue::from_static(ALLOWED_HEADERS)),
     );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("3600"),
-    );
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3600"));
     response
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "upgrade",
-    ] {
+    for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"] {
         headers.remove(HeaderName::from_static(name));
     }
 }
@@ -281,12 +233,8 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn json_response(status: u16, body: &Value) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from(body.to_string())));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 

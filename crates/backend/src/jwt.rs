@@ -39,9 +39,7 @@ pub fn verify(secret: &str, token: &str, now: i64) -> Result<Value, JwtError> {
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(JwtError::Malformed(
-            "token contains an invalid number of segments",
-        ));
+        return Err(JwtError::Malformed("token contains an invalid number of segments"));
     };
     let header: Value = decode_json(header)?;
     if header.get("alg").and_then(Value::as_str) != Some("HS256") {
@@ -50,17 +48,13 @@ pub fn verify(secret: &str, token: &str, now: i64) -> Result<Value, JwtError> {
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| JwtError::Malformed("could not base64 decode signature"))?;
-    let mut verifier = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .map_err(|_| JwtError::BadSignature)?;
+    let mut verifier =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).map_err(|_| JwtError::BadSignature)?;
     verifier.update(format!("{}.{}", header_segment(token), payload).as_bytes());
-    verifier
-        .verify_slice(&signature)
-        .map_err(|_| JwtError::BadSignature)?;
+    verifier.verify_slice(&signature).map_err(|_| JwtError::BadSignature)?;
     let claims: Value = decode_json(payload)?;
     if let Some(exp) = claims.get("exp") {
-        let exp = exp
-            .as_i64()
-            .ok_or(JwtError::Malformed("exp is not a number"))?;
+        let exp = exp.as_i64().ok_or(JwtError::Malformed("exp is not a number"))?;
         if exp <= now {
             return Err(JwtError::Expired);
         }
@@ -91,10 +85,7 @@ fn mac(secret: &str, input: &[u8]) -> Vec<u8> {
 /// Supabase CLI's, so the well-known local secret yields the well-known local keys.
 pub fn api_keys(secret: &str) -> (String, String) {
     let key = |role: &str| {
-        sign_payload(
-            secret,
-            &format!(r#"{{"iss":"supabase-demo","role":"{role}","exp":1983812996}}"#),
-        )
+        sign_payload(secret, &format!(r#"{{"iss":"supabase-demo","role":"{role}","exp":1983812996}}"#))
     };
     (key("anon"), key("service_role"))
 }
@@ -121,18 +112,9 @@ mod tests {
         let token = sign(SECRET, &json!({"sub": "u", "exp": 100}));
         assert_eq!(verify(SECRET, &token, 99).unwrap()["sub"], "u");
         assert_eq!(verify(SECRET, &token, 100), Err(JwtError::Expired));
-        assert_eq!(
-            verify("another-secret-of-at-least-32-chars!!", &token, 0),
-            Err(JwtError::BadSignature)
-        );
-        assert!(matches!(
-            verify(SECRET, "abc", 0),
-            Err(JwtError::Malformed(_))
-        ));
-        assert!(matches!(
-            verify(SECRET, "a.b.c", 0),
-            Err(JwtError::Malformed(_))
-        ));
+        assert_eq!(verify("another-secret-of-at-least-32-chars!!", &token, 0), Err(JwtError::BadSignature));
+        assert!(matches!(verify(SECRET, "abc", 0), Err(JwtError::Malformed(_))));
+        assert!(matches!(verify(SECRET, "a.b.c", 0), Err(JwtError::Malformed(_))));
         let mut tampered = token.clone();
         tampered.insert(token.find('.').unwrap() + 2, 'x');
         assert!(verify(SECRET, &tampered, 0).is_err());
@@ -141,9 +123,6 @@ mod tests {
             URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
             URL_SAFE_NO_PAD.encode(br#"{"sub":"u"}"#)
         );
-        assert!(matches!(
-            verify(SECRET, &none_alg, 0),
-            Err(JwtError::Malformed(_))
-        ));
+        assert!(matches!(verify(SECRET, &none_alg, 0), Err(JwtError::Malformed(_))));
     }
 }

@@ -30,17 +30,11 @@ fn parse(args: &[String]) -> Result<StackConfig, String> {
         match arg.as_str() {
             "--data-dir" => config.data_dir = PathBuf::from(value(arg)?),
             "--reset" => config.reset = true,
-            "--port" => {
-                config.api_port = value(arg)?.parse().map_err(|e| format!("--port: {e}"))?
-            }
-            "--db-port" => {
-                config.db_port = value(arg)?.parse().map_err(|e| format!("--db-port: {e}"))?
-            }
+            "--port" => config.api_port = value(arg)?.parse().map_err(|e| format!("--port: {e}"))?,
+            "--db-port" => config.db_port = value(arg)?.parse().map_err(|e| format!("--db-port: {e}"))?,
             "--jwt-secret" => config.jwt_secret = value(arg)?,
             "--jwt-expiry" => {
-                config.jwt_expiry = value(arg)?
-                    .parse()
-                    .map_err(|e| format!("--jwt-expiry: {e}"))?
+                config.jwt_expiry = value(arg)?.parse().map_err(|e| format!("--jwt-expiry: {e}"))?
             }
             "--no-autoconfirm" => config.autoconfirm = false,
             "--postgrest" => config.postgrest_bin = PathBuf::from(value(arg)?),
@@ -73,20 +67,16 @@ async fn main() -> ExitCode {
         }
     };
     print!("{}", stack.env_lines());
-    eprintln!(
-        "Local Supabase stack running (data in {}). Press Ctrl-C to stop.",
-        data_dir.display()
-    );
+    eprintln!("Local Supabase stack running (data in {}). Press Ctrl-C to stop.", data_dir.display());
 
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("tunebook-backend: cannot watch for SIGTERM: {e}");
-                stack.stop().await;
-                return ExitCode::FAILURE;
-            }
-        };
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tunebook-backend: cannot watch for SIGTERM: {e}");
+            stack.stop().await;
+            return ExitCode::FAILURE;
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}

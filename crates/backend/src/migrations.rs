@@ -24,23 +24,14 @@ pub fn sql_files(dir: &Path) -> Result<Vec<PathBuf>, BackendError> {
 /// Returns the versions applied now.
 pub async fn apply(client: &mut Client, supabase_dir: &Path) -> Result<Vec<String>, BackendError> {
     for file in sql_files(&supabase_dir.join("local"))? {
-        client
-            .batch_execute(&std::fs::read_to_string(&file)?)
-            .await
-            .map_err(|e| sql_error(&file, e))?;
+        client.batch_execute(&std::fs::read_to_string(&file)?).await.map_err(|e| sql_error(&file, e))?;
     }
     let mut applied = Vec::new();
     for file in sql_files(&supabase_dir.join("migrations"))? {
-        let stem = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
         let (version, name) = stem.split_once('_').unwrap_or((stem, ""));
         let done = client
-            .query_opt(
-                "select 1 from supabase_migrations.schema_migrations where version = $1",
-                &[&version],
-            )
+            .query_opt("select 1 from supabase_migrations.schema_migrations where version = $1", &[&version])
             .await?
             .is_some();
         if done {
@@ -48,9 +39,7 @@ pub async fn apply(client: &mut Client, supabase_dir: &Path) -> Result<Vec<Strin
         }
         let sql = std::fs::read_to_string(&file)?;
         let tx = client.transaction().await?;
-        tx.batch_execute(&sql)
-            .await
-            .map_err(|e| sql_error(&file, e))?;
+        tx.batch_execute(&sql).await.map_err(|e| sql_error(&file, e))?;
         tx.execute(
             "insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, array[$3])",
             &[&version, &name, &sql],
@@ -60,19 +49,11 @@ pub async fn apply(client: &mut Client, supabase_dir: &Path) -> Result<Vec<Strin
         applied.push(version.to_string());
     }
     // PostgREST caches the schema; tell it to look again.
-    client
-        .batch_execute("notify pgrst, 'reload schema'")
-        .await?;
+    client.batch_execute("notify pgrst, 'reload schema'").await?;
     Ok(applied)
 }
 
 fn sql_error(file: &Path, e: tokio_postgres::Error) -> BackendError {
-    let detail = e
-        .as_db_error()
-        .map(|d| d.message().to_string())
-        .unwrap_or_else(|| e.to_string());
-    BackendError::Process {
-        what: format!("applying {}", file.display()),
-        detail,
-    }
+    let detail = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
+    BackendError::Process { what: format!("applying {}", file.display()), detail }
 }

@@ -19,11 +19,7 @@ pub struct PooledClient<'a>(MutexGuard<'a, Option<Client>>);
 
 impl Pool {
     pub fn new(url: String, size: usize) -> Self {
-        Self {
-            url,
-            slots: (0..size.max(1)).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
-        }
+        Self { url, slots: (0..size.max(1)).map(|_| Mutex::new(None)).collect(), next: AtomicUsize::new(0) }
     }
 
     /// A connected client.
@@ -47,16 +43,12 @@ impl Deref for PooledClient<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {
         // `get` only hands out filled slots.
-        self.0
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("pool slot is filled by get"))
+        self.0.as_ref().unwrap_or_else(|| unreachable!("pool slot is filled by get"))
     }
 }
 
 impl DerefMut for PooledClient<'_> {
     fn deref_mut(&mut self) -> &mut Client {
-        self.0
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("pool slot is filled by get"))
+        self.0.as_mut().unwrap_or_else(|| unreachable!("pool slot is filled by get"))
     }
 }

@@ -26,12 +26,7 @@ impl Postgres {
         std::fs::create_dir_all(data_dir)?;
         let data_dir = data_dir.canonicalize()?;
         let pgdata = data_dir.join("postgres");
-        let pg = Self {
-            bin_dir,
-            pgdata: pgdata.clone(),
-            port,
-            as_postgres_user,
-        };
+        let pg = Self { bin_dir, pgdata: pgdata.clone(), port, as_postgres_user };
 
         if !pgdata.join("PG_VERSION").is_file() {
             std::fs::create_dir_all(&pgdata)?;
@@ -62,10 +57,7 @@ impl Postgres {
         }
 
         // A previous run that was killed may have left its server running.
-        if pg
-            .run("pg_ctl", &["status", "-D", &path_str(&pgdata)])
-            .is_ok()
-        {
+        if pg.run("pg_ctl", &["status", "-D", &path_str(&pgdata)]).is_ok() {
             pg.stop();
         }
         let socket_dir = pgdata.join("socket");
@@ -104,27 +96,12 @@ impl Postgres {
 
     /// A connection URL for `user` over TCP.
     pub fn url(&self, user: &str, password: &str) -> String {
-        format!(
-            "postgresql://{user}:{password}@127.0.0.1:{}/postgres",
-            self.port
-        )
+        format!("postgresql://{user}:{password}@127.0.0.1:{}/postgres", self.port)
     }
 
     /// Stops the server (fast shutdown: open sessions are ended, data is kept).
     pub fn stop(&self) {
-        let _ = self.run(
-            "pg_ctl",
-            &[
-                "stop",
-                "-m",
-                "fast",
-                "-w",
-                "-t",
-                "60",
-                "-D",
-                &path_str(&self.pgdata),
-            ],
-        );
+        let _ = self.run("pg_ctl", &["stop", "-m", "fast", "-w", "-t", "60", "-D", &path_str(&self.pgdata)]);
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Result<(), BackendError> {
@@ -137,11 +114,7 @@ impl Postgres {
             Command::new(&program_path)
         };
         // pg_ctl start leaves the server running with our stdout; keep it off the terminal.
-        let output = command
-            .args(args)
-            .current_dir("/")
-            .stdin(std::process::Stdio::null())
-            .output()?;
+        let output = command.args(args).current_dir("/").stdin(std::process::Stdio::null()).output()?;
         if output.status.success() {
             Ok(())
         } else {
@@ -153,17 +126,11 @@ impl Postgres {
     }
 
     fn chown(&self, path: &Path) -> Result<(), BackendError> {
-        let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(path)
-            .status()?;
+        let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(path).status()?;
         if status.success() {
             Ok(())
         } else {
-            Err(BackendError::Process {
-                what: "chown".into(),
-                detail: path.display().to_string(),
-            })
+            Err(BackendError::Process { what: "chown".into(), detail: path.display().to_string() })
         }
     }
 }
@@ -196,14 +163,11 @@ fn find_bin_dir() -> Result<PathBuf, BackendError> {
         })
         .unwrap_or_default();
     candidates.sort();
-    candidates
-        .pop()
-        .map(|(_, bin)| bin)
-        .ok_or(BackendError::MissingProgram {
-            what: "PostgreSQL server",
-            path: "/usr/lib/postgresql/*/bin".into(),
-            hint: "install the postgresql package (scripts/setup.sh does), or set PG_BIN",
-        })
+    candidates.pop().map(|(_, bin)| bin).ok_or(BackendError::MissingProgram {
+        what: "PostgreSQL server",
+        path: "/usr/lib/postgresql/*/bin".into(),
+        hint: "install the postgresql package (scripts/setup.sh does), or set PG_BIN",
+    })
 }
 
 /// Whether this process runs as root (uid 0), read from /proc.

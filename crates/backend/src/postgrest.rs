@@ -56,10 +56,7 @@ impl PostgRest {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()?;
-        let mut this = Self {
-            child,
-            port: cfg.port,
-        };
+        let mut this = Self { child, port: cfg.port };
         let ready = format!("127.0.0.1:{}", cfg.admin_port);
         for _ in 0..300 {
             if let Some(status) = this.child.try_wait()? {
@@ -88,11 +85,7 @@ async fn http_ok(addr: &str, path: &str) -> bool {
     let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
         return false;
     };
-    if stream
-        .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
-        .await
-        .is_err()
-    {
+    if stream.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).await.is_err() {
         return false;
     }
     let mut head = [0u8; 12];

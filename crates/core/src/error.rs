@@ -26,13 +26,7 @@ pub enum DbError {
 impl DbError {
     /// Whether trying the same operation again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            DbError::Storage {
-                retryable: true,
-                ..
-            }
-        )
+        matches!(self, DbError::Storage { retryable: true, .. })
     }
 }
 
@@ -46,10 +40,7 @@ impl From<rusqlite::Error> for DbError {
             e.sqlite_error_code(),
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::SystemIoFailure)
         );
-        DbError::Storage {
-            message: e.to_string(),
-            retryable,
-        }
+        DbError::Storage { message: e.to_string(), retryable }
     }
 }
 
@@ -59,15 +50,11 @@ mod tests {
 
     #[test]
     fn retryable_only_for_transient_storage_errors() {
-        let busy = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            None,
-        );
+        let busy =
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
         assert!(DbError::from(busy).is_retryable());
-        let corrupt = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
-            None,
-        );
+        let corrupt =
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), None);
         assert!(!DbError::from(corrupt).is_retryable());
         assert!(!DbError::NotFound.is_retryable());
         assert!(!DbError::Invalid(FieldErrors::default()).is_retryable());

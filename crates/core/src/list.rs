@@ -17,13 +17,8 @@ pub enum SortColumn {
 
 impl SortColumn {
     /// Every sortable column, in table order.
-    pub const ALL: [SortColumn; 5] = [
-        SortColumn::Title,
-        SortColumn::Type,
-        SortColumn::Mode,
-        SortColumn::Genre,
-        SortColumn::LastModified,
-    ];
+    pub const ALL: [SortColumn; 5] =
+        [SortColumn::Title, SortColumn::Type, SortColumn::Mode, SortColumn::Genre, SortColumn::LastModified];
 
     /// The column header text.
     pub fn label(self) -> &'static str {
@@ -57,13 +52,7 @@ impl ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self {
-            filter: String::new(),
-            sort: SortColumn::Title,
-            descending: false,
-            offset: 0,
-            limit: 50,
-        }
+        Self { filter: String::new(), sort: SortColumn::Title, descending: false, offset: 0, limit: 50 }
     }
 }
 

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Tune, TuneDraft, Uuid};
 use crate::error::DbError;
 use crate::list::{ListQuery, TunePage};
+use crate::supabase::SupabaseConfig;
+use crate::sync::{PushReport, QueueItem, QueueStats};
 
 /// A request with the id its response will carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,9 +30,11 @@ pub struct ResponseEnvelope {
 /// What the UI can ask of the database worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Opens (creating if needed) the named database; must come first.
+    /// Opens (creating if needed) the named database, closing the one open before;
+    /// must come first. A new database takes `device_id` (the browser profile's id).
     Open {
         name: String,
+        device_id: Option<String>,
     },
     ListTunes(ListQuery),
     GetTune {
@@ -50,6 +54,29 @@ pub enum Request {
     ImportTunes {
         drafts: Vec<TuneDraft>,
     },
+    /// Moves the tunes and unsynced changes of database `from` into the open one, then
+    /// deletes `from` (signing in adopts what was made while signed out).
+    Adopt {
+        from: String,
+    },
+    /// Closes the named database if it is open and deletes its files.
+    DeleteDatabase {
+        name: String,
+    },
+    /// Pushes the queued changes to Supabase. Answered when the push ends; other
+    /// requests are served meanwhile.
+    Push {
+        config: SupabaseConfig,
+        access_token: String,
+    },
+    QueueStats,
+    FailedItems,
+    RetryFailed {
+        id: i64,
+    },
+    DiscardFailed {
+        id: i64,
+    },
 }
 
 /// The worker's successful answers.
@@ -65,6 +92,14 @@ pub enum Response {
     Imported {
         count: usize,
     },
+    Adopted {
+        tunes: usize,
+    },
+    Pushed(PushReport),
+    Stats(QueueStats),
+    Items(Vec<QueueItem>),
+    /// Done, nothing to report.
+    Done,
 }
 
 /// Where the opened database lives.
@@ -132,9 +167,6 @@ pub fn decode_request(text: &str) -> Result<RequestEnvelope, (Option<u64>, Worke
 /// ever, the fallback is a well-formed `BadMessage` response rather than a panic.
 pub fn encode<T: Serialize>(message: &T) -> String {
     serde_json::to_string(message).unwrap_or_else(|e| {
-        format!(
-            r#"{{"id":0,"result":{{"Err":{{"BadMessage":"{}"}}}}}}"#,
-            e.to_string().replace('"', "'")
-        )
+        format!(r#"{{"id":0,"result":{{"Err":{{"BadMessage":"{}"}}}}}}"#, e.to_string().replace('"', "'"))
     })
 }

@@ -41,31 +41,11 @@ const SECOND: &[&str] = &[
     "Fiddler",
     "Harvest",
 ];
-const MODES: &[&str] = &[
-    "D major",
-    "G major",
-    "A dorian",
-    "E minor",
-    "A mixolydian",
-    "B minor",
-    "E dorian",
-];
+const MODES: &[&str] = &["D major", "G major", "A dorian", "E minor", "A mixolydian", "B minor", "E dorian"];
 const GENRES: &[&str] = &["Irish", "Scottish", "Cape Breton", "Old-time", "Shetland"];
-const COMPOSERS: &[&str] = &[
-    "",
-    "",
-    "",
-    "Ed Reavy",
-    "Paddy Fahy",
-    "J. Scott Skinner",
-    "Liz Carroll",
-];
-const PHRASES: &[&str] = &[
-    "|:DFA dAF|GBd gfe|",
-    "|:A2FA DAFA|G2BG dGBG|",
-    "|:e2ae fdec|dBAF GBAG|",
-    "|:B2EB cBAB|d2fd Adfd|",
-];
+const COMPOSERS: &[&str] = &["", "", "", "Ed Reavy", "Paddy Fahy", "J. Scott Skinner", "Liz Carroll"];
+const PHRASES: &[&str] =
+    &["|:DFA dAF|GBd gfe|", "|:A2FA DAFA|G2BG dGBG|", "|:e2ae fdec|dBAF GBAG|", "|:B2EB cBAB|d2fd Adfd|"];
 
 /// `count` sample drafts; `seed` varies the mix.
 pub fn drafts(count: usize, seed: u64) -> Vec<TuneDraft> {
@@ -81,23 +61,14 @@ pub fn drafts(count: usize, seed: u64) -> Vec<TuneDraft> {
         .map(|i| {
             let phrase = PHRASES[next(PHRASES.len())];
             TuneDraft {
-                title: format!(
-                    "{} {} No. {}",
-                    FIRST[next(FIRST.len())],
-                    SECOND[next(SECOND.len())],
-                    i + 1
-                ),
+                title: format!("{} {} No. {}", FIRST[next(FIRST.len())], SECOND[next(SECOND.len())], i + 1),
                 tune_type: TUNE_TYPES[next(TUNE_TYPES.len())].to_string(),
                 structure: ["AABB", "AABBCC", "ABC", "AAB"][next(4)].to_string(),
                 mode: MODES[next(MODES.len())].to_string(),
                 genre: GENRES[next(GENRES.len())].to_string(),
                 composer: COMPOSERS[next(COMPOSERS.len())].to_string(),
                 artist: String::new(),
-                release_year: if next(3) == 0 {
-                    (1900 + next(120)).to_string()
-                } else {
-                    String::new()
-                },
+                release_year: if next(3) == 0 { (1900 + next(120)).to_string() } else { String::new() },
                 incipit: format!(
                     "X:{}\nM:4/4\nL:1/8\nK:{}\n{phrase}{phrase}",
                     i + 1,

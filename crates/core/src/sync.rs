@@ -171,10 +171,7 @@ pub struct Backoff {
 impl Default for Backoff {
     /// 2 s after the first failure, doubling, never more than 5 minutes.
     fn default() -> Self {
-        Self {
-            base_ms: 2_000,
-            cap_ms: 300_000,
-        }
+        Self { base_ms: 2_000, cap_ms: 300_000 }
     }
 }
 
@@ -186,10 +183,7 @@ impl Backoff {
         if failures == 0 {
             return 0;
         }
-        let step = self
-            .base_ms
-            .saturating_mul(1u64 << (failures - 1).min(30))
-            .min(self.cap_ms);
+        let step = self.base_ms.saturating_mul(1u64 << (failures - 1).min(30)).min(self.cap_ms);
         let jitter = (step as f64 / 2.0 * random01.clamp(0.0, 1.0)) as u64;
         step / 2 + jitter
     }
@@ -206,11 +200,7 @@ pub struct SyncScheduler {
 
 impl SyncScheduler {
     pub fn new(backoff: Backoff) -> Self {
-        Self {
-            backoff,
-            failures: 0,
-            not_before_ms: 0,
-        }
+        Self { backoff, failures: 0, not_before_ms: 0 }
     }
 
     /// Whether a tick at `now_ms` should start a sync.
@@ -299,9 +289,7 @@ mod tests {
     fn scheduler_backs_off_and_resets() {
         let mut s = SyncScheduler::default();
         assert!(s.should_run(0));
-        let retry = PushOutcome::Retry {
-            reason: "down".into(),
-        };
+        let retry = PushOutcome::Retry { reason: "down".into() };
         s.record(&retry, 10_000, 0.0);
         assert_eq!(s.failures(), 1);
         assert!(!s.should_run(10_999) && s.should_run(11_000));
@@ -311,13 +299,7 @@ mod tests {
         assert_eq!(s.failures(), 2, "a skipped run changes nothing");
         s.record(&PushOutcome::Complete, 13_000, 0.0);
         assert!(s.should_run(13_000) && s.failures() == 0);
-        s.record(
-            &PushOutcome::Unauthorized {
-                reason: "expired".into(),
-            },
-            20_000,
-            0.5,
-        );
+        s.record(&PushOutcome::Unauthorized { reason: "expired".into() }, 20_000, 0.5);
         assert!(!s.should_run(20_001));
         s.online();
         assert!(s.should_run(20_001));
@@ -328,12 +310,7 @@ mod tests {
         for op in [Insert, Update, Delete] {
             assert_eq!(Operation::parse(op.as_str()), Some(op));
         }
-        for st in [
-            QueueStatus::Pending,
-            QueueStatus::Syncing,
-            QueueStatus::Synced,
-            QueueStatus::Failed,
-        ] {
+        for st in [QueueStatus::Pending, QueueStatus::Syncing, QueueStatus::Synced, QueueStatus::Failed] {
             assert_eq!(QueueStatus::parse(st.as_str()), Some(st));
         }
         assert_eq!(Operation::parse("upsert"), None);

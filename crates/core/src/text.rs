@@ -3,20 +3,12 @@
 /// "1 tune", "37 tunes", or "5 of 37 tunes" when a filter hides some.
 pub fn tune_count(matched: u64, total: u64) -> String {
     let noun = if total == 1 { "tune" } else { "tunes" };
-    if matched == total {
-        format!("{total} {noun}")
-    } else {
-        format!("{matched} of {total} {noun}")
-    }
+    if matched == total { format!("{total} {noun}") } else { format!("{matched} of {total} {noun}") }
 }
 
 /// "Showing 51–100" for a page of `len` rows starting at `offset` (empty when no rows).
 pub fn page_range(offset: u32, len: usize) -> String {
-    if len == 0 {
-        String::new()
-    } else {
-        format!("Showing {}–{}", offset + 1, offset as usize + len)
-    }
+    if len == 0 { String::new() } else { format!("Showing {}–{}", offset + 1, offset as usize + len) }
 }
 
 #[cfg(test)]

@@ -34,12 +34,7 @@ impl Default for BlockingTransport {
 
 impl Transport for BlockingTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, NetworkError> {
-        let HttpRequest {
-            method,
-            url,
-            headers,
-            body,
-        } = request;
+        let HttpRequest { method, url, headers, body } = request;
         let result = match method {
             Method::Get => {
                 let mut r = self.agent.get(&url);
@@ -49,11 +44,8 @@ impl Transport for BlockingTransport {
                 r.call()
             }
             Method::Post | Method::Patch => {
-                let mut r = if method == Method::Post {
-                    self.agent.post(&url)
-                } else {
-                    self.agent.patch(&url)
-                };
+                let mut r =
+                    if method == Method::Post { self.agent.post(&url) } else { self.agent.patch(&url) };
                 for (k, v) in &headers {
                     r = r.header(k.as_str(), v.as_str());
                 }
@@ -77,10 +69,7 @@ impl Transport for BlockingTransport {
 /// [`BlockingTransport`] or by test doubles). Panics if it would wait.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => output,
         Poll::Pending => {
             panic!("block_on: the future waited; use a transport that completes synchronously")

@@ -39,19 +39,12 @@ pub async fn push<T: Transport>(
     config: &SupabaseConfig,
     access_token: &str,
 ) -> PushReport {
-    let mut report = PushReport {
-        pushed: 0,
-        failed: 0,
-        requests: 0,
-        outcome: PushOutcome::Complete,
-    };
+    let mut report = PushReport { pushed: 0, failed: 0, requests: 0, outcome: PushOutcome::Complete };
     loop {
         let batch = match db.borrow_mut().begin_push(BATCH_SIZE) {
             Ok(batch) => batch,
             Err(e) => {
-                report.outcome = PushOutcome::Retry {
-                    reason: format!("local database: {e}"),
-                };
+                report.outcome = PushOutcome::Retry { reason: format!("local database: {e}") };
                 return report;
             }
         };
@@ -62,9 +55,7 @@ pub async fn push<T: Transport>(
             Ok(Some(batch)) => batch,
             Ok(None) => continue,
             Err(e) => {
-                report.outcome = PushOutcome::Retry {
-                    reason: format!("local database: {e}"),
-                };
+                report.outcome = PushOutcome::Retry { reason: format!("local database: {e}") };
                 return report;
             }
         };
@@ -80,14 +71,10 @@ pub async fn push<T: Transport>(
                             report.pushed += batch.ids.len() as u32;
                             continue;
                         }
-                        Err(e) => PushOutcome::Retry {
-                            reason: format!("local database: {e}"),
-                        },
+                        Err(e) => PushOutcome::Retry { reason: format!("local database: {e}") },
                     },
                     // Accepted but unreadable: sending again is safe (upserts merge).
-                    Err(e) => PushOutcome::Retry {
-                        reason: format!("unreadable reply: {e}"),
-                    },
+                    Err(e) => PushOutcome::Retry { reason: format!("unreadable reply: {e}") },
                 },
                 Ok(response) => match rest::classify(&response) {
                     RestError::Rejected(_) if batch.ids.len() > 1 => {
@@ -98,9 +85,7 @@ pub async fn push<T: Transport>(
                     }
                     RestError::Rejected(message) => {
                         if let Err(e) = db.borrow_mut().mark_failed(&batch.ids, &message) {
-                            PushOutcome::Retry {
-                                reason: format!("local database: {e}"),
-                            }
+                            PushOutcome::Retry { reason: format!("local database: {e}") }
                         } else {
                             report.failed += 1;
                             continue;
@@ -109,21 +94,14 @@ pub async fn push<T: Transport>(
                     RestError::Unauthorized(reason) => PushOutcome::Unauthorized { reason },
                     RestError::Retryable(reason) => PushOutcome::Retry { reason },
                 },
-                Err(e) => PushOutcome::Retry {
-                    reason: e.to_string(),
-                },
+                Err(e) => PushOutcome::Retry { reason: e.to_string() },
             };
             // Stop: everything not yet settled goes back in line with the reason.
             let reason = match &failure {
-                PushOutcome::Retry { reason } | PushOutcome::Unauthorized { reason } => {
-                    reason.clone()
-                }
+                PushOutcome::Retry { reason } | PushOutcome::Unauthorized { reason } => reason.clone(),
                 _ => String::new(),
             };
-            let unsettled: Vec<i64> = std::iter::once(batch)
-                .chain(work)
-                .flat_map(|b| b.ids)
-                .collect();
+            let unsettled: Vec<i64> = std::iter::once(batch).chain(work).flat_map(|b| b.ids).collect();
             let _ = db.borrow_mut().mark_pending(&unsettled, &reason);
             report.outcome = failure;
             return report;
@@ -133,10 +111,7 @@ pub async fn push<T: Transport>(
 
 /// Builds the rows to send. An item whose local row is gone (which no write path
 /// produces) cannot be pushed; it is marked failed rather than retried forever.
-fn prepare(
-    db: &RefCell<Database>,
-    batch: Vec<(QueueItem, Option<Tune>)>,
-) -> Result<Option<Batch>, DbError> {
+fn prepare(db: &RefCell<Database>, batch: Vec<(QueueItem, Option<Tune>)>) -> Result<Option<Batch>, DbError> {
     let mut ids = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
     let mut orphans = Vec::new();
@@ -150,8 +125,7 @@ fn prepare(
         }
     }
     if !orphans.is_empty() {
-        db.borrow_mut()
-            .mark_failed(&orphans, "the local row for this change is missing")?;
+        db.borrow_mut().mark_failed(&orphans, "the local row for this change is missing")?;
     }
     Ok((!ids.is_empty()).then_some(Batch { ids, rows }))
 }
@@ -159,10 +133,7 @@ fn prepare(
 fn split(batch: Batch) -> (Batch, Batch) {
     let mid = batch.ids.len() / 2;
     let (mut ids, mut rows) = (batch.ids, batch.rows);
-    let right = Batch {
-        ids: ids.split_off(mid),
-        rows: rows.split_off(mid),
-    };
+    let right = Batch { ids: ids.split_off(mid), rows: rows.split_off(mid) };
     (Batch { ids, rows }, right)
 }
 
@@ -185,11 +156,7 @@ mod tests {
 
     impl FakeServer {
         fn new() -> Self {
-            Self {
-                requests: Cell::new(0),
-                fail_with: Cell::new(None),
-                network_down: Cell::new(false),
-            }
+            Self { requests: Cell::new(0), fail_with: Cell::new(None), network_down: Cell::new(false) }
         }
     }
 
@@ -205,14 +172,10 @@ mod tests {
                     body: json!({"code": "PGRST301", "message": "boom"}).to_string(),
                 });
             }
-            let rows: Vec<Value> =
-                serde_json::from_str(request.body.as_deref().unwrap_or("[]")).unwrap();
+            let rows: Vec<Value> = serde_json::from_str(request.body.as_deref().unwrap_or("[]")).unwrap();
             if rows.iter().any(|r| r["title"] == "POISON") {
                 let body = json!({"code": "42501", "message": "new row violates row-level security policy"});
-                return Ok(HttpResponse {
-                    status: 403,
-                    body: body.to_string(),
-                });
+                return Ok(HttpResponse { status: 403, body: body.to_string() });
             }
             let stored: Vec<Value> = rows
                 .into_iter()
@@ -223,22 +186,14 @@ mod tests {
                     r
                 })
                 .collect();
-            Ok(HttpResponse {
-                status: 201,
-                body: Value::Array(stored).to_string(),
-            })
+            Ok(HttpResponse { status: 201, body: Value::Array(stored).to_string() })
         }
     }
 
     fn db_with(titles: &[&str]) -> RefCell<Database> {
         let mut db = Database::open_in_memory().unwrap();
-        let drafts: Vec<TuneDraft> = titles
-            .iter()
-            .map(|t| TuneDraft {
-                title: (*t).into(),
-                ..TuneDraft::default()
-            })
-            .collect();
+        let drafts: Vec<TuneDraft> =
+            titles.iter().map(|t| TuneDraft { title: (*t).into(), ..TuneDraft::default() }).collect();
         db.import_tunes(&drafts).unwrap();
         RefCell::new(db)
     }
@@ -252,15 +207,7 @@ mod tests {
         let db = db_with(&["A", "B", "C"]);
         let server = FakeServer::new();
         let report = run(&db, &server);
-        assert_eq!(
-            report,
-            PushReport {
-                pushed: 3,
-                failed: 0,
-                requests: 1,
-                outcome: PushOutcome::Complete
-            }
-        );
+        assert_eq!(report, PushReport { pushed: 3, failed: 0, requests: 1, outcome: PushOutcome::Complete });
         let db = db.borrow();
         assert_eq!(db.queue_stats().unwrap().unsynced(), 0);
         let page = db.list_tunes(&Default::default()).unwrap();
@@ -274,49 +221,27 @@ mod tests {
         let db = db_with(&["A", "B", "POISON", "D", "E", "F", "G"]);
         let server = FakeServer::new();
         let report = run(&db, &server);
-        assert_eq!(
-            (report.pushed, report.failed, report.outcome.clone()),
-            (6, 1, PushOutcome::Complete)
-        );
+        assert_eq!((report.pushed, report.failed, report.outcome.clone()), (6, 1, PushOutcome::Complete));
         // 7 → 3+4 → (1+2 → 1+1) ...: a handful of requests, not one per row.
         assert!(report.requests <= 7, "{report:?}");
         let failed = db.borrow().failed_items().unwrap();
         assert_eq!(failed.len(), 1);
-        assert!(
-            failed[0]
-                .error
-                .as_deref()
-                .unwrap()
-                .contains("row-level security")
-        );
+        assert!(failed[0].error.as_deref().unwrap().contains("row-level security"));
         // The failed item does not hold up later changes.
-        db.borrow_mut()
-            .import_tunes(&[TuneDraft {
-                title: "H".into(),
-                ..TuneDraft::default()
-            }])
-            .unwrap();
+        db.borrow_mut().import_tunes(&[TuneDraft { title: "H".into(), ..TuneDraft::default() }]).unwrap();
         let report = run(&db, &server);
         assert_eq!((report.pushed, report.failed, report.requests), (1, 0, 1));
     }
 
     #[test]
     fn network_and_server_failures_keep_everything_pending() {
-        for (down, status) in [
-            (true, None),
-            (false, Some(500)),
-            (false, Some(503)),
-            (false, Some(429)),
-        ] {
+        for (down, status) in [(true, None), (false, Some(500)), (false, Some(503)), (false, Some(429))] {
             let db = db_with(&["A", "B"]);
             let server = FakeServer::new();
             server.network_down.set(down);
             server.fail_with.set(status);
             let report = run(&db, &server);
-            assert!(
-                matches!(report.outcome, PushOutcome::Retry { .. }),
-                "{report:?}"
-            );
+            assert!(matches!(report.outcome, PushOutcome::Retry { .. }), "{report:?}");
             assert_eq!((report.pushed, report.failed), (0, 0));
             let items = db.borrow().pending_items(10).unwrap();
             assert_eq!(items.len(), 2);
@@ -335,10 +260,7 @@ mod tests {
         let server = FakeServer::new();
         server.fail_with.set(Some(401));
         let report = run(&db, &server);
-        assert!(
-            matches!(report.outcome, PushOutcome::Unauthorized { .. }),
-            "{report:?}"
-        );
+        assert!(matches!(report.outcome, PushOutcome::Unauthorized { .. }), "{report:?}");
         assert_eq!(db.borrow().pending_items(10).unwrap().len(), 1);
     }
 

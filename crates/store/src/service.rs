@@ -1,18 +1,19 @@
-//! The database worker's request handler: answers protocol requests from a [`Database`].
-//! Plain Rust, so the whole request path is tested natively.
+//! The database worker's request handler: answers the protocol's data requests from a
+//! [`Database`]. Plain Rust, so the whole request path is tested natively. Requests that
+//! manage database files or the network (open, adopt, delete, push) are the worker's.
 
 use tunebook_core::protocol::{Request, Response, WorkerError};
 
 use crate::db::Database;
 
-/// Answers every request except `Open`, which needs the browser's storage and is
-/// handled by the worker glue.
+/// Answers a data request.
 pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerError> {
     Ok(match request {
-        Request::Open { .. } => {
-            return Err(WorkerError::BadMessage(
-                "the database is already open".into(),
-            ));
+        Request::Open { .. }
+        | Request::Adopt { .. }
+        | Request::DeleteDatabase { .. }
+        | Request::Push { .. } => {
+            return Err(WorkerError::BadMessage("handled by the worker, not the database".into()));
         }
         Request::ListTunes(q) => Response::Page(db.list_tunes(&q)?),
         Request::GetTune { id } => Response::Tune(db.get_tune(id)?),
@@ -22,9 +23,17 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
             db.delete_tune(id)?;
             Response::Deleted
         }
-        Request::ImportTunes { drafts } => Response::Imported {
-            count: db.import_tunes(&drafts)?,
-        },
+        Request::ImportTunes { drafts } => Response::Imported { count: db.import_tunes(&drafts)? },
+        Request::QueueStats => Response::Stats(db.queue_stats()?),
+        Request::FailedItems => Response::Items(db.failed_items()?),
+        Request::RetryFailed { id } => {
+            db.retry_failed(id)?;
+            Response::Done
+        }
+        Request::DiscardFailed { id } => {
+            db.discard_failed(id)?;
+            Response::Done
+        }
     })
 }
 
@@ -40,10 +49,7 @@ mod tests {
     fn round_trip(db: &mut Database, id: u64, request: Request) -> Result<Response, WorkerError> {
         let text = encode(&RequestEnvelope { id, request });
         let envelope = decode_request(&text).unwrap();
-        let reply = encode(&ResponseEnvelope {
-            id,
-            result: handle(db, envelope.request),
-        });
+        let reply = encode(&ResponseEnvelope { id, result: handle(db, envelope.request) });
         let reply: ResponseEnvelope = serde_json::from_str(&reply).unwrap();
         assert_eq!(reply.id, id);
         reply.result
@@ -52,44 +58,28 @@ mod tests {
     #[test]
     fn crud_through_the_protocol() {
         let mut db = Database::open_in_memory().unwrap();
-        let draft = TuneDraft {
-            title: "The Kesh".into(),
-            tune_type: "jig".into(),
-            ..Default::default()
-        };
-        let Ok(Response::Saved(tune)) = round_trip(&mut db, 1, Request::CreateTune { draft })
-        else {
+        let draft = TuneDraft { title: "The Kesh".into(), tune_type: "jig".into(), ..Default::default() };
+        let Ok(Response::Saved(tune)) = round_trip(&mut db, 1, Request::CreateTune { draft }) else {
             panic!("create failed")
         };
         let got = round_trip(&mut db, 2, Request::GetTune { id: tune.id });
         assert_eq!(got, Ok(Response::Tune(Some(tune.clone()))));
 
-        let draft = TuneDraft {
-            title: "The Kesh Jig".into(),
-            ..Default::default()
-        };
-        let Ok(Response::Saved(updated)) =
-            round_trip(&mut db, 3, Request::UpdateTune { id: tune.id, draft })
+        let draft = TuneDraft { title: "The Kesh Jig".into(), ..Default::default() };
+        let Ok(Response::Saved(updated)) = round_trip(&mut db, 3, Request::UpdateTune { id: tune.id, draft })
         else {
             panic!("update failed")
         };
         assert_eq!(updated.fields.title, "The Kesh Jig");
 
-        let Ok(Response::Page(page)) =
-            round_trip(&mut db, 4, Request::ListTunes(ListQuery::default()))
+        let Ok(Response::Page(page)) = round_trip(&mut db, 4, Request::ListTunes(ListQuery::default()))
         else {
             panic!("list failed")
         };
         assert_eq!(page.total, 1);
 
-        assert_eq!(
-            round_trip(&mut db, 5, Request::DeleteTune { id: tune.id }),
-            Ok(Response::Deleted)
-        );
-        assert_eq!(
-            round_trip(&mut db, 6, Request::GetTune { id: tune.id }),
-            Ok(Response::Tune(None))
-        );
+        assert_eq!(round_trip(&mut db, 5, Request::DeleteTune { id: tune.id }), Ok(Response::Deleted));
+        assert_eq!(round_trip(&mut db, 6, Request::GetTune { id: tune.id }), Ok(Response::Tune(None)));
         assert_eq!(
             round_trip(&mut db, 7, Request::DeleteTune { id: tune.id }),
             Err(WorkerError::Db(DbError::NotFound))
@@ -99,20 +89,9 @@ mod tests {
     #[test]
     fn validation_errors_cross_the_boundary_typed() {
         let mut db = Database::open_in_memory().unwrap();
-        let result = round_trip(
-            &mut db,
-            9,
-            Request::CreateTune {
-                draft: TuneDraft::default(),
-            },
-        );
-        let Err(WorkerError::Db(DbError::Invalid(errors))) = result else {
-            panic!("{result:?}")
-        };
-        assert_eq!(
-            errors.get(tunebook_core::domain::Field::Title),
-            Some("Title is required.")
-        );
+        let result = round_trip(&mut db, 9, Request::CreateTune { draft: TuneDraft::default() });
+        let Err(WorkerError::Db(DbError::Invalid(errors))) = result else { panic!("{result:?}") };
+        assert_eq!(errors.get(tunebook_core::domain::Field::Title), Some("Title is required."));
     }
 
     #[test]
@@ -126,9 +105,33 @@ mod tests {
     }
 
     #[test]
-    fn open_twice_is_refused() {
+    fn file_and_network_requests_are_not_the_databases() {
         let mut db = Database::open_in_memory().unwrap();
-        let result = handle(&mut db, Request::Open { name: "x".into() });
-        assert!(matches!(result, Err(WorkerError::BadMessage(_))));
+        for request in [
+            Request::Open { name: "x".into(), device_id: None },
+            Request::Adopt { from: "x".into() },
+            Request::DeleteDatabase { name: "x".into() },
+        ] {
+            assert!(matches!(handle(&mut db, request), Err(WorkerError::BadMessage(_))));
+        }
+    }
+
+    #[test]
+    fn queue_requests_through_the_protocol() {
+        let mut db = Database::open_in_memory().unwrap();
+        let draft = TuneDraft { title: "Queued".into(), ..Default::default() };
+        round_trip(&mut db, 1, Request::CreateTune { draft }).unwrap();
+        let Ok(Response::Stats(stats)) = round_trip(&mut db, 2, Request::QueueStats) else { panic!() };
+        assert_eq!(stats.pending, 1);
+        let id = db.begin_push(10).unwrap()[0].0.id;
+        db.mark_failed(&[id], "refused").unwrap();
+        let Ok(Response::Items(items)) = round_trip(&mut db, 3, Request::FailedItems) else { panic!() };
+        assert_eq!(items[0].error.as_deref(), Some("refused"));
+        assert_eq!(round_trip(&mut db, 4, Request::RetryFailed { id }), Ok(Response::Done));
+        assert_eq!(
+            round_trip(&mut db, 5, Request::DiscardFailed { id }),
+            Err(WorkerError::Db(DbError::NotFound)),
+            "only refused changes can be discarded"
+        );
     }
 }

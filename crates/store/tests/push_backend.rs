@@ -28,51 +28,24 @@ fn inserts_updates_and_deletes_land_in_postgres() {
     let edited = create(&db, "Cooley");
     let deleted = create(&db, "Gone Soon");
     let report = push_now(&db, &cfg, &session);
-    assert_eq!(
-        (report.pushed, report.requests, report.outcome),
-        (3, 1, PushOutcome::Complete)
-    );
+    assert_eq!((report.pushed, report.requests, report.outcome), (3, 1, PushOutcome::Complete));
 
     db.borrow_mut()
         .update_tune(
             edited.id,
-            &TuneDraft {
-                title: "Cooley's".into(),
-                mode: "E dorian".into(),
-                ..TuneDraft::default()
-            },
+            &TuneDraft { title: "Cooley's".into(), mode: "E dorian".into(), ..TuneDraft::default() },
         )
         .unwrap();
     db.borrow_mut().delete_tune(deleted.id).unwrap();
     assert_eq!(push_now(&db, &cfg, &session).pushed, 2);
 
     let user = session.user.id.to_string();
-    assert_eq!(
-        server_value(&stack, &kept.id, "title").as_deref(),
-        Some("The Silver Spear")
-    );
-    assert_eq!(
-        server_value(&stack, &kept.id, "user_id"),
-        Some(user.clone()),
-        "adopted by the account"
-    );
-    assert_eq!(
-        server_value(&stack, &edited.id, "title").as_deref(),
-        Some("Cooley's")
-    );
-    assert_eq!(
-        server_value(&stack, &edited.id, "mode").as_deref(),
-        Some("E dorian")
-    );
-    assert_eq!(
-        server_value(&stack, &edited.id, "sync_version").as_deref(),
-        Some("2")
-    );
-    assert_eq!(
-        server_value(&stack, &deleted.id, "deleted").as_deref(),
-        Some("true"),
-        "deletes are soft"
-    );
+    assert_eq!(server_value(&stack, &kept.id, "title").as_deref(), Some("The Silver Spear"));
+    assert_eq!(server_value(&stack, &kept.id, "user_id"), Some(user.clone()), "adopted by the account");
+    assert_eq!(server_value(&stack, &edited.id, "title").as_deref(), Some("Cooley's"));
+    assert_eq!(server_value(&stack, &edited.id, "mode").as_deref(), Some("E dorian"));
+    assert_eq!(server_value(&stack, &edited.id, "sync_version").as_deref(), Some("2"));
+    assert_eq!(server_value(&stack, &deleted.id, "deleted").as_deref(), Some("true"), "deletes are soft");
     assert_eq!(server_count(&stack, "true"), 3);
 
     let local = db.borrow().get_tune(edited.id).unwrap().unwrap();
@@ -93,33 +66,20 @@ fn coalesced_changes_travel_once() {
     let tune = create(&db, "Draft 1");
     for n in 2..=5 {
         db.borrow_mut()
-            .update_tune(
-                tune.id,
-                &TuneDraft {
-                    title: format!("Draft {n}"),
-                    ..TuneDraft::default()
-                },
-            )
+            .update_tune(tune.id, &TuneDraft { title: format!("Draft {n}"), ..TuneDraft::default() })
             .unwrap();
     }
     let never = create(&db, "Never sent");
     db.borrow_mut().delete_tune(never.id).unwrap();
     let report = push_now(&db, &cfg, &session);
     assert_eq!((report.pushed, report.requests), (1, 1));
-    assert_eq!(
-        server_value(&stack, &tune.id, "title").as_deref(),
-        Some("Draft 5")
-    );
+    assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("Draft 5"));
     assert_eq!(
         server_value(&stack, &tune.id, "sync_version").as_deref(),
         Some("1"),
         "one insert, not five writes"
     );
-    assert_eq!(
-        server_value(&stack, &never.id, "title"),
-        None,
-        "insert then delete sends nothing"
-    );
+    assert_eq!(server_value(&stack, &never.id, "title"), None, "insert then delete sends nothing");
 }
 
 #[test]
@@ -144,40 +104,22 @@ fn another_account_can_neither_read_nor_overwrite_and_its_refusal_fails_one_item
         .unwrap();
     let own = create(&bob_db, "Bob's jig");
     let report = push_now(&bob_db, &cfg, &bob);
-    assert_eq!(
-        (report.pushed, report.failed, report.outcome),
-        (1, 1, PushOutcome::Complete)
-    );
+    assert_eq!((report.pushed, report.failed, report.outcome), (1, 1, PushOutcome::Complete));
     let failed = bob_db.borrow().failed_items().unwrap();
     assert_eq!(failed.len(), 1);
-    assert!(
-        failed[0]
-            .error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("row-level security"),
-        "{failed:?}"
-    );
-    assert_eq!(
-        server_value(&stack, &tune.id, "title").as_deref(),
-        Some("Ann's reel")
-    );
-    assert_eq!(
-        server_value(&stack, &own.id, "user_id"),
-        Some(bob.user.id.to_string())
-    );
+    assert!(failed[0].error.as_deref().unwrap_or_default().contains("row-level security"), "{failed:?}");
+    assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("Ann's reel"));
+    assert_eq!(server_value(&stack, &own.id, "user_id"), Some(bob.user.id.to_string()));
 
     // And Bob cannot read Ann's tune through REST.
-    let response = block_on(
-        <BlockingTransport as tunebook_core::supabase::Transport>::send(
-            &BlockingTransport::default(),
-            cfg.request(
-                tunebook_core::supabase::Method::Get,
-                &format!("/rest/v1/tune?id=eq.{}", tune.id),
-                Some(&bob.access_token),
-            ),
+    let response = block_on(<BlockingTransport as tunebook_core::supabase::Transport>::send(
+        &BlockingTransport::default(),
+        cfg.request(
+            tunebook_core::supabase::Method::Get,
+            &format!("/rest/v1/tune?id=eq.{}", tune.id),
+            Some(&bob.access_token),
         ),
-    )
+    ))
     .unwrap();
     assert_eq!((response.status, response.body.as_str()), (200, "[]"));
 }
@@ -193,26 +135,15 @@ fn a_stopped_backend_keeps_changes_pending_until_it_returns() {
 
     for attempt in 1..=3 {
         let report = push_now(&db, &cfg, &session);
-        assert!(
-            matches!(report.outcome, PushOutcome::Retry { .. }),
-            "{report:?}"
-        );
+        assert!(matches!(report.outcome, PushOutcome::Retry { .. }), "{report:?}");
         let items = db.borrow().pending_items(10).unwrap();
-        assert_eq!(
-            (items.len(), items[0].attempts),
-            (1, attempt),
-            "attempts grow, nothing is lost"
-        );
+        assert_eq!((items.len(), items[0].attempts), (1, attempt), "attempts grow, nothing is lost");
     }
 
-    let stack =
-        TestStack::start_with(config_to_restart).expect("restart on the same ports and data");
+    let stack = TestStack::start_with(config_to_restart).expect("restart on the same ports and data");
     let report = push_now(&db, &cfg, &session);
     assert_eq!((report.pushed, report.outcome), (1, PushOutcome::Complete));
-    assert_eq!(
-        server_value(&stack, &tune.id, "title").as_deref(),
-        Some("Written offline")
-    );
+    assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("Written offline"));
     assert_eq!(db.borrow().queue_stats().unwrap().unsynced(), 0);
 }
 
@@ -222,51 +153,28 @@ fn server_errors_and_lost_replies_are_retried_without_duplicates() {
     let direct = config(&stack);
     let session = sign_up(&direct, "faults");
     let proxy = FaultProxy::start(direct.url.trim_start_matches("http://"));
-    let cfg = tunebook_core::supabase::SupabaseConfig {
-        url: proxy.url.clone(),
-        ..direct
-    };
+    let cfg = tunebook_core::supabase::SupabaseConfig { url: proxy.url.clone(), ..direct };
     let db = device();
     let a = create(&db, "First");
     let b = create(&db, "Second");
 
     proxy.then(&[Fault::ServerError]);
     let report = push_now(&db, &cfg, &session);
-    assert!(
-        matches!(report.outcome, PushOutcome::Retry { .. }),
-        "{report:?}"
-    );
+    assert!(matches!(report.outcome, PushOutcome::Retry { .. }), "{report:?}");
     assert_eq!(server_count(&stack, "true"), 0);
 
     // The server stores the rows but the reply never arrives.
     proxy.then(&[Fault::DropReply]);
     let report = push_now(&db, &cfg, &session);
-    assert!(
-        matches!(report.outcome, PushOutcome::Retry { .. }),
-        "{report:?}"
-    );
+    assert!(matches!(report.outcome, PushOutcome::Retry { .. }), "{report:?}");
     assert_eq!(server_count(&stack, "true"), 2, "the work was done");
-    assert_eq!(
-        db.borrow().pending_items(10).unwrap().len(),
-        2,
-        "but the device cannot know"
-    );
+    assert_eq!(db.borrow().pending_items(10).unwrap().len(), 2, "but the device cannot know");
 
     let report = push_now(&db, &cfg, &session);
     assert_eq!((report.pushed, report.outcome), (2, PushOutcome::Complete));
-    assert_eq!(
-        server_count(&stack, "true"),
-        2,
-        "pushing again left one row each"
-    );
-    assert_eq!(
-        server_value(&stack, &a.id, "title").as_deref(),
-        Some("First")
-    );
-    assert_eq!(
-        server_value(&stack, &b.id, "title").as_deref(),
-        Some("Second")
-    );
+    assert_eq!(server_count(&stack, "true"), 2, "pushing again left one row each");
+    assert_eq!(server_value(&stack, &a.id, "title").as_deref(), Some("First"));
+    assert_eq!(server_value(&stack, &b.id, "title").as_deref(), Some("Second"));
 }
 
 #[test]
@@ -285,23 +193,13 @@ fn an_expired_token_is_refreshed_once_then_the_push_succeeds() {
     );
 
     let report = push_now(&db, &cfg, &session);
-    assert!(
-        matches!(report.outcome, PushOutcome::Unauthorized { .. }),
-        "{report:?}"
-    );
+    assert!(matches!(report.outcome, PushOutcome::Unauthorized { .. }), "{report:?}");
     assert_eq!(db.borrow().pending_items(10).unwrap().len(), 1);
 
-    let fresh = block_on(auth::refresh(
-        &BlockingTransport::default(),
-        &cfg,
-        &session.refresh_token,
-    ))
-    .expect("refresh");
+    let fresh = block_on(auth::refresh(&BlockingTransport::default(), &cfg, &session.refresh_token))
+        .expect("refresh");
     assert_ne!(fresh.refresh_token, session.refresh_token);
     let report = push_now(&db, &cfg, &fresh);
     assert_eq!((report.pushed, report.outcome), (1, PushOutcome::Complete));
-    assert_eq!(
-        server_value(&stack, &tune.id, "title").as_deref(),
-        Some("After a nap")
-    );
+    assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("After a nap"));
 }

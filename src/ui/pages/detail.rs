@@ -70,13 +70,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
         deleting.set(true);
         spawn_local(async move {
             match db.delete_tune(id).await {
-                Ok(()) => navigate(
-                    "/",
-                    NavigateOptions {
-                        replace: true,
-                        ..Default::default()
-                    },
-                ),
+                Ok(()) => navigate("/", NavigateOptions { replace: true, ..Default::default() }),
                 Err(e) => {
                     deleting.set(false);
                     delete_error.set(Some(e.to_string()));

@@ -66,11 +66,7 @@ pub fn TuneEditor(db: DbClient, editing: bool) -> impl IntoView {
 
 #[component]
 fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
-    let EditStart {
-        id,
-        draft: start,
-        title,
-    } = start;
+    let EditStart { id, draft: start, title } = start;
     let navigate = use_navigate();
     let saved_draft = RwSignal::new(start.clone());
     let draft = RwSignal::new(start);
@@ -117,19 +113,15 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
                         unsaved.set(false);
                         navigate(
                             &format!("/tunes/{}", tune.id),
-                            NavigateOptions {
-                                replace: id.is_none(),
-                                ..Default::default()
-                            },
+                            NavigateOptions { replace: id.is_none(), ..Default::default() },
                         );
                     }
                     Err(WorkerError::Db(DbError::Invalid(found))) => {
                         focus_first_invalid(&found);
                         errors.set(found);
                     }
-                    Err(WorkerError::Db(DbError::NotFound)) => save_error.set(Some(
-                        "This tune was deleted, so the changes could not be saved.".into(),
-                    )),
+                    Err(WorkerError::Db(DbError::NotFound)) => save_error
+                        .set(Some("This tune was deleted, so the changes could not be saved.".into())),
                     Err(e) => save_error.set(Some(format!(
                         "Could not save: {e}. Your changes are still here; try Save again."
                     ))),
@@ -217,11 +209,7 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
         }
     };
 
-    let heading = if id.is_some() {
-        format!("Edit “{title}”")
-    } else {
-        "New tune".to_string()
-    };
+    let heading = if id.is_some() { format!("Edit “{title}”") } else { "New tune".to_string() };
     view! {
         <section class="tune-editor">
             <h1>{heading}</h1>

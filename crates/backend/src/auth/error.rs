@@ -17,19 +17,11 @@ pub struct AuthError {
 
 impl AuthError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self { status, code, message: message.into() }
     }
 
     pub fn bad_json(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            400,
-            "bad_json",
-            format!("Could not parse request body as JSON: {detail}"),
-        )
+        Self::new(400, "bad_json", format!("Could not parse request body as JSON: {detail}"))
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -41,27 +33,15 @@ impl AuthError {
     }
 
     pub fn no_authorization() -> Self {
-        Self::new(
-            401,
-            "no_authorization",
-            "This endpoint requires a Bearer token",
-        )
+        Self::new(401, "no_authorization", "This endpoint requires a Bearer token")
     }
 
     pub fn bad_jwt(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            403,
-            "bad_jwt",
-            format!("invalid JWT: unable to parse or verify signature, {detail}"),
-        )
+        Self::new(403, "bad_jwt", format!("invalid JWT: unable to parse or verify signature, {detail}"))
     }
 
     pub fn unexpected(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            500,
-            "unexpected_failure",
-            format!("Unexpected failure: {detail}"),
-        )
+        Self::new(500, "unexpected_failure", format!("Unexpected failure: {detail}"))
     }
 
     /// The JSON body in the shape selected by the request's API version header.
@@ -81,9 +61,7 @@ impl AuthError {
 impl From<tokio_postgres::Error> for AuthError {
     fn from(e: tokio_postgres::Error) -> Self {
         AuthError::unexpected(
-            e.as_db_error()
-                .map(|d| d.message().to_string())
-                .unwrap_or_else(|| e.to_string()),
+            e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string()),
         )
     }
 }
@@ -103,11 +81,7 @@ mod tests {
             e.body(None),
             json!({"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"})
         );
-        let weak = AuthError::new(
-            422,
-            "weak_password",
-            "Password should be at least 6 characters.",
-        );
+        let weak = AuthError::new(422, "weak_password", "Password should be at least 6 characters.");
         assert_eq!(weak.body(None)["weak_password"]["reasons"][0], "length");
     }
 }

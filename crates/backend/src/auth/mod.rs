@@ -75,10 +75,7 @@ impl Auth {
                 Some("refresh_token") => self.refresh_grant(req.body).await,
                 _ => Err(AuthError::validation("unsupported_grant_type")),
             },
-            ("POST", "/logout") => {
-                self.logout(req.bearer, query_param(req.query, "scope").as_deref())
-                    .await
-            }
+            ("POST", "/logout") => self.logout(req.bearer, query_param(req.query, "scope").as_deref()).await,
             ("GET", "/user") => self.user(req.bearer).await,
             _ => Err(AuthError::new(404, "not_found", "Not Found")),
         }
@@ -87,10 +84,7 @@ impl Auth {
     async fn signup(&self, body: &[u8]) -> AuthReply {
         let body: Value = serde_json::from_slice(body).map_err(AuthError::bad_json)?;
         let email = normalize_email(body.get("email"))?;
-        let password = body
-            .get("password")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let password = body.get("password").and_then(Value::as_str).unwrap_or_default();
         if password.chars().count() < MIN_PASSWORD_LEN {
             return Err(AuthError::new(
                 422,
@@ -98,11 +92,7 @@ impl Auth {
                 format!("Password should be at least {MIN_PASSWORD_LEN} characters."),
             ));
         }
-        let metadata = body
-            .get("data")
-            .filter(|d| d.is_object())
-            .cloned()
-            .unwrap_or_else(|| json!({}));
+        let metadata = body.get("data").filter(|d| d.is_object()).cloned().unwrap_or_else(|| json!({}));
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
@@ -119,11 +109,7 @@ impl Auth {
             )
             .await?;
         let Some(row) = row else {
-            return Err(AuthError::new(
-                422,
-                "user_already_exists",
-                "User already registered",
-            ));
+            return Err(AuthError::new(422, "user_already_exists", "User already registered"));
         };
         let user_id: String = row.get(0);
         let user = parse_json(row.get(1))?;
@@ -137,10 +123,7 @@ impl Auth {
 
     async fn password_grant(&self, body: &[u8]) -> AuthReply {
         let body: Value = serde_json::from_slice(body).map_err(AuthError::bad_json)?;
-        let email = body
-            .get("email")
-            .and_then(Value::as_str)
-            .map(|e| e.trim().to_lowercase());
+        let email = body.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase());
         let password = body.get("password").and_then(Value::as_str);
         let (Some(email), Some(password)) = (email, password) else {
             return Err(AuthError::validation("missing email or phone"));
@@ -159,15 +142,9 @@ impl Auth {
             return Err(AuthError::invalid_credentials());
         };
         if !row.get::<_, bool>(1) {
-            return Err(AuthError::new(
-                400,
-                "email_not_confirmed",
-                "Email not confirmed",
-            ));
+            return Err(AuthError::new(400, "email_not_confirmed", "Email not confirmed"));
         }
-        self.new_session(&row.get::<_, String>(0))
-            .await
-            .map(|s| (200, Some(s)))
+        self.new_session(&row.get::<_, String>(0)).await.map(|s| (200, Some(s)))
     }
 
     /// Starts a session for a user: a session row, a refresh token and an access token.
@@ -194,11 +171,7 @@ impl Auth {
 
     async fn refresh_grant(&self, body: &[u8]) -> AuthReply {
         let body: Value = serde_json::from_slice(body).map_err(AuthError::bad_json)?;
-        let Some(token) = body
-            .get("refresh_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        else {
+        let Some(token) = body.get("refresh_token").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
             return Err(AuthError::validation("refresh_token required"));
         };
         let client = self.pool.get().await?;
@@ -251,36 +224,19 @@ impl Auth {
             return Ok((200, Some(self.session_json(user, &session_id, child))));
         }
         // A stolen or replayed token: end the whole session, as GoTrue does.
-        client
-            .execute(
-                "delete from auth.sessions where id = $1::text::uuid",
-                &[&session_id],
-            )
-            .await?;
-        Err(AuthError::new(
-            400,
-            "refresh_token_already_used",
-            "Invalid Refresh Token: Already Used",
-        ))
+        client.execute("delete from auth.sessions where id = $1::text::uuid", &[&session_id]).await?;
+        Err(AuthError::new(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used"))
     }
 
     async fn logout(&self, bearer: Option<&str>, scope: Option<&str>) -> AuthReply {
         let (user_id, session_id) = self.authenticate(bearer).await?;
         let client = self.pool.get().await?;
         let sql = match scope.unwrap_or("global") {
-            "global" => {
-                "delete from auth.sessions where user_id = $1::text::uuid and $2::text is not null"
-            }
-            "local" => {
-                "delete from auth.sessions where user_id = $1::text::uuid and id = $2::text::uuid"
-            }
-            "others" => {
-                "delete from auth.sessions where user_id = $1::text::uuid and id <> $2::text::uuid"
-            }
+            "global" => "delete from auth.sessions where user_id = $1::text::uuid and $2::text is not null",
+            "local" => "delete from auth.sessions where user_id = $1::text::uuid and id = $2::text::uuid",
+            "others" => "delete from auth.sessions where user_id = $1::text::uuid and id <> $2::text::uuid",
             other => {
-                return Err(AuthError::validation(format!(
-                    "Unsupported logout scope {other:?}"
-                )));
+                return Err(AuthError::validation(format!("Unsupported logout scope {other:?}")));
             }
         };
         client.execute(sql, &[&user_id, &session_id]).await?;
@@ -297,20 +253,12 @@ impl Auth {
     /// (user id, session id).
     async fn authenticate(&self, bearer: Option<&str>) -> Result<(String, String), AuthError> {
         let token = bearer.ok_or_else(AuthError::no_authorization)?;
-        let claims =
-            jwt::verify(&self.jwt_secret, token, now_secs()).map_err(AuthError::bad_jwt)?;
-        let sub = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty());
+        let claims = jwt::verify(&self.jwt_secret, token, now_secs()).map_err(AuthError::bad_jwt)?;
+        let sub = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty());
         let Some(sub) = sub else {
             return Err(AuthError::bad_jwt("invalid claim: missing sub claim"));
         };
-        let session_id = claims
-            .get("session_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let session_id = claims.get("session_id").and_then(Value::as_str).unwrap_or_default().to_string();
         let client = self.pool.get().await?;
         let exists = client
             .query_opt(
@@ -328,23 +276,12 @@ impl Auth {
         Ok((sub.to_string(), session_id))
     }
 
-    async fn load_user(
-        &self,
-        client: &tokio_postgres::Client,
-        user_id: &str,
-    ) -> Result<Value, AuthError> {
+    async fn load_user(&self, client: &tokio_postgres::Client, user_id: &str) -> Result<Value, AuthError> {
         let row = client
-            .query_opt(
-                &format!("select {USER_JSON} from auth.users u where u.id::text = $1"),
-                &[&user_id],
-            )
+            .query_opt(&format!("select {USER_JSON} from auth.users u where u.id::text = $1"), &[&user_id])
             .await?;
         let Some(row) = row else {
-            return Err(AuthError::new(
-                403,
-                "user_not_found",
-                "User from sub claim in JWT does not exist",
-            ));
+            return Err(AuthError::new(403, "user_not_found", "User from sub claim in JWT does not exist"));
         };
         parse_json(row.get(0))
     }
@@ -383,15 +320,9 @@ impl Auth {
 /// Lower-cases and checks an e-mail address the way GoTrue does (loosely: one `@` with
 /// something on both sides and a dot in the domain).
 fn normalize_email(value: Option<&Value>) -> Result<String, AuthError> {
-    let email = value
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
+    let email = value.and_then(Value::as_str).unwrap_or_default().trim().to_lowercase();
     if email.is_empty() {
-        return Err(AuthError::validation(
-            "Signup requires a valid password and email",
-        ));
+        return Err(AuthError::validation("Signup requires a valid password and email"));
     }
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
@@ -407,9 +338,7 @@ fn normalize_email(value: Option<&Value>) -> Result<String, AuthError> {
     if valid {
         Ok(email)
     } else {
-        Err(AuthError::validation(
-            "Unable to validate email address: invalid format",
-        ))
+        Err(AuthError::validation("Unable to validate email address: invalid format"))
     }
 }
 
@@ -472,20 +401,10 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_lowercased() {
-        assert_eq!(
-            normalize_email(Some(&json!(" Ann@Example.org "))).unwrap(),
-            "ann@example.org"
-        );
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.org",
-            "ann@example",
-            "ann@.org",
-            "a b@example.org",
-            "a@b@c.org",
-        ] {
+        assert_eq!(normalize_email(Some(&json!(" Ann@Example.org "))).unwrap(), "ann@example.org");
+        for bad in
+            ["", "ann", "ann@", "@example.org", "ann@example", "ann@.org", "a b@example.org", "a@b@c.org"]
+        {
             let err = normalize_email(Some(&json!(bad))).unwrap_err();
             assert_eq!(err.code, "validation_failed", "{bad:?}");
         }
@@ -493,14 +412,8 @@ mod tests {
 
     #[test]
     fn query_params_decode() {
-        assert_eq!(
-            query_param("grant_type=password", "grant_type").as_deref(),
-            Some("password")
-        );
-        assert_eq!(
-            query_param("a=1&scope=local", "scope").as_deref(),
-            Some("local")
-        );
+        assert_eq!(query_param("grant_type=password", "grant_type").as_deref(), Some("password"));
+        assert_eq!(query_param("a=1&scope=local", "scope").as_deref(), Some("local"));
         assert_eq!(query_param("q=a%20b+c%2", "q").as_deref(), Some("a b c%2"));
         assert_eq!(query_param("a=1", "b"), None);
     }

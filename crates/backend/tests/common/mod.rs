@@ -16,10 +16,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -56,11 +53,7 @@ pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Value) -> R
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
-            if body.is_null() {
-                req.send_empty()
-            } else {
-                req.send_json(&body)
-            }
+            if body.is_null() { req.send_empty() } else { req.send_json(&body) }
         }
     };
     let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
@@ -68,21 +61,11 @@ pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Value) -> R
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_lowercase(),
-                v.to_str().unwrap_or_default().to_string(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_lowercase(), v.to_str().unwrap_or_default().to_string()))
         .collect();
     let text = response.body_mut().read_to_string().unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-        text,
-    }
+    Reply { status, headers, body, text }
 }
 
 /// The stack's API, called with its anon key (and a user's token when given).
@@ -119,27 +102,13 @@ impl Api<'_> {
 
     /// Signs up (auto-confirmed) and returns (user id, access token, refresh token).
     pub fn sign_up(&self, email: &str, password: &str) -> (String, String, String) {
-        let r = self.call(
-            "POST",
-            "/auth/v1/signup",
-            None,
-            &[],
-            json!({"email": email, "password": password}),
-        );
+        let r =
+            self.call("POST", "/auth/v1/signup", None, &[], json!({"email": email, "password": password}));
         assert_eq!(r.status, 200, "signup {email}: {}", r.text);
         (
-            r.body["user"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            r.body["access_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            r.body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            r.body["user"]["id"].as_str().unwrap_or_default().to_string(),
+            r.body["access_token"].as_str().unwrap_or_default().to_string(),
+            r.body["refresh_token"].as_str().unwrap_or_default().to_string(),
         )
     }
 }

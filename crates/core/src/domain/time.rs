@@ -63,12 +63,7 @@ impl fmt::Display for Timestamp {
         let days = self.0.div_euclid(MS_PER_DAY);
         let rest = self.0.rem_euclid(MS_PER_DAY);
         let (y, m, d) = civil_from_days(days);
-        let (h, min, s, ms) = (
-            rest / 3_600_000,
-            rest / 60_000 % 60,
-            rest / 1000 % 60,
-            rest % 1000,
-        );
+        let (h, min, s, ms) = (rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60, rest % 1000);
         write!(f, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{ms:03}Z")
     }
 }
@@ -86,9 +81,7 @@ impl FromStr for Timestamp {
             if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
                 return Err(err());
             }
-            part.iter()
-                .try_fold(0i64, |acc, c| Some(acc * 10 + i64::from(c - b'0')))
-                .ok_or_else(err)
+            part.iter().try_fold(0i64, |acc, c| Some(acc * 10 + i64::from(c - b'0'))).ok_or_else(err)
         };
         if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
             return Err(err());
@@ -189,10 +182,7 @@ mod tests {
         ] {
             assert_eq!(text.parse::<Timestamp>(), Ok(expected), "{text}");
         }
-        assert_eq!(
-            "2026-11-21T05:28:59Z".parse::<Timestamp>(),
-            Ok(Timestamp(1_795_238_939_000))
-        );
+        assert_eq!("2026-11-21T05:28:59Z".parse::<Timestamp>(), Ok(Timestamp(1_795_238_939_000)));
     }
 
     #[test]

@@ -40,29 +40,15 @@ pub fn validate(draft: &TuneDraft) -> Result<TuneFields, FieldErrors> {
     let fields = TuneFields {
         title: title.unwrap_or_default(),
         tune_type,
-        structure: one_line(
-            &mut errors,
-            Field::Structure,
-            &draft.structure,
-            SHORT_TEXT_MAX,
-        ),
+        structure: one_line(&mut errors, Field::Structure, &draft.structure, SHORT_TEXT_MAX),
         mode: one_line(&mut errors, Field::Mode, &draft.mode, SHORT_TEXT_MAX),
         genre: one_line(&mut errors, Field::Genre, &draft.genre, SHORT_TEXT_MAX),
-        composer: one_line(
-            &mut errors,
-            Field::Composer,
-            &draft.composer,
-            SHORT_TEXT_MAX,
-        ),
+        composer: one_line(&mut errors, Field::Composer, &draft.composer, SHORT_TEXT_MAX),
         artist: one_line(&mut errors, Field::Artist, &draft.artist, SHORT_TEXT_MAX),
         release_year,
         incipit: (!incipit.is_empty()).then(|| incipit.to_string()),
     };
-    if errors.is_empty() {
-        Ok(fields)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(fields) } else { Err(errors) }
 }
 
 /// Trims a one-line text field; empty becomes `None`. Records a message when the value
@@ -72,21 +58,9 @@ fn one_line(errors: &mut FieldErrors, field: Field, raw: &str, max: usize) -> Op
     let value = raw.trim();
     let len = value.chars().count();
     if len > max {
-        errors.add(
-            field,
-            format!(
-                "{} must be at most {max} characters (it has {len}).",
-                field.label()
-            ),
-        );
+        errors.add(field, format!("{} must be at most {max} characters (it has {len}).", field.label()));
     } else if value.chars().any(char::is_control) {
-        errors.add(
-            field,
-            format!(
-                "{} cannot contain line breaks or control characters.",
-                field.label()
-            ),
-        );
+        errors.add(field, format!("{} cannot contain line breaks or control characters.", field.label()));
     }
     (!value.is_empty()).then(|| value.to_string())
 }
@@ -101,10 +75,7 @@ fn release_year(errors: &mut FieldErrors, raw: &str) -> Option<u16> {
         .flatten()
         .filter(|y| *y >= 1000);
     if year.is_none() {
-        errors.add(
-            Field::ReleaseYear,
-            "Release year must be 4 digits, like 1998.",
-        );
+        errors.add(Field::ReleaseYear, "Release year must be 4 digits, like 1998.");
     }
     year
 }
@@ -114,10 +85,7 @@ mod tests {
     use super::*;
 
     fn draft(title: &str) -> TuneDraft {
-        TuneDraft {
-            title: title.into(),
-            ..TuneDraft::default()
-        }
+        TuneDraft { title: title.into(), ..TuneDraft::default() }
     }
 
     #[test]
@@ -151,84 +119,19 @@ mod tests {
         let long = |n: usize| "x".repeat(n);
         type Case = (fn(&mut TuneDraft, String), String, Field, &'static str);
         let cases: Vec<Case> = vec![
-            (
-                |d, v| d.title = v,
-                "".into(),
-                Field::Title,
-                "Title is required.",
-            ),
-            (
-                |d, v| d.title = v,
-                "   ".into(),
-                Field::Title,
-                "Title is required.",
-            ),
-            (
-                |d, v| d.title = v,
-                long(201),
-                Field::Title,
-                "at most 200 characters (it has 201)",
-            ),
-            (
-                |d, v| d.title = v,
-                "a\u{7}b".into(),
-                Field::Title,
-                "control characters",
-            ),
-            (
-                |d, v| d.tune_type = v,
-                "gavotte".into(),
-                Field::Type,
-                "Choose a type",
-            ),
-            (
-                |d, v| d.mode = v,
-                long(201),
-                Field::Mode,
-                "Mode must be at most 200",
-            ),
-            (
-                |d, v| d.composer = v,
-                "a\nb".into(),
-                Field::Composer,
-                "line breaks",
-            ),
-            (
-                |d, v| d.release_year = v,
-                "98".into(),
-                Field::ReleaseYear,
-                "4 digits",
-            ),
-            (
-                |d, v| d.release_year = v,
-                "19987".into(),
-                Field::ReleaseYear,
-                "4 digits",
-            ),
-            (
-                |d, v| d.release_year = v,
-                "0999".into(),
-                Field::ReleaseYear,
-                "4 digits",
-            ),
-            (
-                |d, v| d.release_year = v,
-                "١٩٩٨".into(),
-                Field::ReleaseYear,
-                "4 digits",
-            ),
-            (
-                |d, v| d.release_year = v,
-                "+199".into(),
-                Field::ReleaseYear,
-                "4 digits",
-            ),
-            (
-                |d, v| d.incipit = v,
-                long(4001),
-                Field::Incipit,
-                "at most 4000 characters",
-            ),
+            (|d, v| d.title = v, "".into(), Field::Title, "Title is required."),
+            (|d, v| d.title = v, "   ".into(), Field::Title, "Title is required."),
+            (|d, v| d.title = v, long(201), Field::Title, "at most 200 characters (it has 201)"),
+            (|d, v| d.title = v, "a\u{7}b".into(), Field::Title, "control characters"),
+            (|d, v| d.tune_type = v, "gavotte".into(), Field::Type, "Choose a type"),
+            (|d, v| d.mode = v, long(201), Field::Mode, "Mode must be at most 200"),
+            (|d, v| d.composer = v, "a\nb".into(), Field::Composer, "line breaks"),
+            (|d, v| d.release_year = v, "98".into(), Field::ReleaseYear, "4 digits"),
+            (|d, v| d.release_year = v, "19987".into(), Field::ReleaseYear, "4 digits"),
+            (|d, v| d.release_year = v, "0999".into(), Field::ReleaseYear, "4 digits"),
+            (|d, v| d.release_year = v, "١٩٩٨".into(), Field::ReleaseYear, "4 digits"),
+            (|d, v| d.release_year = v, "+199".into(), Field::ReleaseYear, "4 digits"),
+            (|d, v| d.incipit = v, long(4001), Field::Incipit, "at most 4000 characters"),
         ];
         for (set, value, field, expected) in cases {
             let mut d = draft("Title");
@@ -259,10 +162,7 @@ mod tests {
 
     #[test]
     fn several_errors_are_reported_together() {
-        let d = TuneDraft {
-            release_year: "abcd".into(),
-            ..TuneDraft::default()
-        };
+        let d = TuneDraft { release_year: "abcd".into(), ..TuneDraft::default() };
         let errors = validate(&d).unwrap_err();
         assert!(errors.get(Field::Title).is_some());
         assert!(errors.get(Field::ReleaseYear).is_some());

@@ -45,11 +45,7 @@ pub enum SignUpOutcome {
 pub enum AuthError {
     /// GoTrue refused; `message` is its own words, fit to show.
     #[error("{message}")]
-    Rejected {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    Rejected { status: u16, code: String, message: String },
     #[error(transparent)]
     Network(#[from] NetworkError),
     /// A reply this client cannot read (a misconfigured URL, a proxy's error page).
@@ -71,13 +67,7 @@ impl AuthError {
     /// Whether a refresh failed because the session is over (not merely unreachable):
     /// the musician must sign in again.
     pub fn ends_session(&self) -> bool {
-        matches!(
-            self,
-            AuthError::Rejected {
-                status: 400..=403,
-                ..
-            }
-        )
+        matches!(self, AuthError::Rejected { status: 400..=403, .. })
     }
 
     /// The GoTrue error code, when there is one.
@@ -128,11 +118,7 @@ pub async fn refresh(
     refresh_token: &str,
 ) -> Result<Session, AuthError> {
     let request = cfg
-        .request(
-            Method::Post,
-            "/auth/v1/token?grant_type=refresh_token",
-            None,
-        )
+        .request(Method::Post, "/auth/v1/token?grant_type=refresh_token", None)
         .header(API_VERSION.0, API_VERSION.1)
         .json(&json!({ "refresh_token": refresh_token }));
     parse_session(&transport.send(request).await?)
@@ -145,18 +131,10 @@ pub async fn sign_out(
     access_token: &str,
 ) -> Result<(), AuthError> {
     let request = cfg
-        .request(
-            Method::Post,
-            "/auth/v1/logout?scope=local",
-            Some(access_token),
-        )
+        .request(Method::Post, "/auth/v1/logout?scope=local", Some(access_token))
         .header(API_VERSION.0, API_VERSION.1);
     let response = transport.send(request).await?;
-    if response.is_success() {
-        Ok(())
-    } else {
-        Err(error_from(&response))
-    }
+    if response.is_success() { Ok(()) } else { Err(error_from(&response)) }
 }
 
 /// Reads a sign-up reply: a session (auto-confirm) or just the user (confirmation sent).
@@ -170,11 +148,7 @@ pub fn parse_sign_up(response: &HttpResponse) -> Result<SignUpOutcome, AuthError
     }
     // Without a session the reply is the user itself (older GoTrue nests it in "user").
     let user = body.get("user").unwrap_or(&body);
-    let email = user
-        .get("email")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let email = user.get("email").and_then(Value::as_str).unwrap_or_default().to_string();
     Ok(SignUpOutcome::ConfirmationSent { email })
 }
 
@@ -194,29 +168,16 @@ fn json_body(response: &HttpResponse) -> Result<Value, AuthError> {
 }
 
 fn session_from(body: &Value, status: u16) -> Result<Session, AuthError> {
-    let bad = |what: &str| AuthError::BadReply {
-        status,
-        detail: format!("missing {what}"),
-    };
-    let text = |key: &str| {
-        body.get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| bad(key))
-    };
+    let bad = |what: &str| AuthError::BadReply { status, detail: format!("missing {what}") };
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| bad(key));
     let user = body.get("user").ok_or_else(|| bad("user"))?;
-    let id = user
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("user.id"))?;
+    let id =
+        user.get("id").and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| bad("user.id"))?;
     let expires_at = match body.get("expires_at").and_then(Value::as_i64) {
         Some(at) => at,
         None => {
-            let expires_in = body
-                .get("expires_in")
-                .and_then(Value::as_i64)
-                .ok_or_else(|| bad("expires_in"))?;
+            let expires_in =
+                body.get("expires_in").and_then(Value::as_i64).ok_or_else(|| bad("expires_in"))?;
             crate::platform::now_millis() / 1000 + expires_in
         }
     };
@@ -226,11 +187,7 @@ fn session_from(body: &Value, status: u16) -> Result<Session, AuthError> {
         expires_at,
         user: AuthUser {
             id,
-            email: user
-                .get("email")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            email: user.get("email").and_then(Value::as_str).unwrap_or_default().to_string(),
         },
     })
 }
@@ -255,11 +212,7 @@ pub fn error_from(response: &HttpResponse) -> AuthError {
         .or_else(|| text("msg"))
         .or_else(|| text("error_description"))
         .unwrap_or_else(|| format!("The server refused the request (HTTP {}).", response.status));
-    AuthError::Rejected {
-        status: response.status,
-        code,
-        message,
-    }
+    AuthError::Rejected { status: response.status, code, message }
 }
 
 #[cfg(test)]
@@ -267,10 +220,7 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, body: Value) -> HttpResponse {
-        HttpResponse {
-            status,
-            body: body.to_string(),
-        }
+        HttpResponse { status, body: body.to_string() }
     }
 
     const USER_ID: &str = "4aaa98dd-b17c-4207-bbdf-7f455076a4a1";
@@ -282,24 +232,16 @@ mod tests {
 
     #[test]
     fn sign_up_reads_both_reply_shapes() {
-        let Ok(SignUpOutcome::SignedIn(s)) = parse_sign_up(&reply(200, session_body())) else {
-            panic!()
-        };
+        let Ok(SignUpOutcome::SignedIn(s)) = parse_sign_up(&reply(200, session_body())) else { panic!() };
         assert_eq!(
-            (
-                s.access_token.as_str(),
-                s.refresh_token.as_str(),
-                s.expires_at
-            ),
+            (s.access_token.as_str(), s.refresh_token.as_str(), s.expires_at),
             ("a", "r", 2_000_000_000)
         );
         assert_eq!(s.user.id.to_string(), USER_ID);
         let user_only = json!({"id": USER_ID, "email": "ann@example.org", "confirmation_sent_at": "2026-11-26T00:00:00Z"});
         assert_eq!(
             parse_sign_up(&reply(200, user_only)),
-            Ok(SignUpOutcome::ConfirmationSent {
-                email: "ann@example.org".into()
-            })
+            Ok(SignUpOutcome::ConfirmationSent { email: "ann@example.org".into() })
         );
     }
 
@@ -344,47 +286,20 @@ mod tests {
     fn retryable_and_session_ending_errors() {
         let cases: [(AuthError, bool, bool); 5] = [
             (AuthError::Network(NetworkError::Timeout), true, false),
+            (error_from(&reply(503, json!({"message": "down"}))), true, false),
             (
-                error_from(&reply(503, json!({"message": "down"}))),
+                error_from(&reply(429, json!({"code": "over_request_rate_limit", "message": "slow down"}))),
                 true,
                 false,
             ),
-            (
-                error_from(&reply(
-                    429,
-                    json!({"code": "over_request_rate_limit", "message": "slow down"}),
-                )),
-                true,
-                false,
-            ),
-            (
-                error_from(&reply(
-                    403,
-                    json!({"code": "session_not_found", "message": "gone"}),
-                )),
-                false,
-                true,
-            ),
+            (error_from(&reply(403, json!({"code": "session_not_found", "message": "gone"}))), false, true),
             (error_from(&reply(502, Value::Null)), true, false),
         ];
         for (e, retryable, ends) in cases {
-            assert_eq!(
-                (e.is_retryable(), e.ends_session()),
-                (retryable, ends),
-                "{e:?}"
-            );
+            assert_eq!((e.is_retryable(), e.ends_session()), (retryable, ends), "{e:?}");
         }
-        let html = HttpResponse {
-            status: 502,
-            body: "<html>Bad gateway</html>".into(),
-        };
-        assert!(matches!(
-            error_from(&html),
-            AuthError::BadReply { status: 502, .. }
-        ));
-        assert!(matches!(
-            parse_session(&reply(200, json!({"user": {}}))),
-            Err(AuthError::BadReply { .. })
-        ));
+        let html = HttpResponse { status: 502, body: "<html>Bad gateway</html>".into() };
+        assert!(matches!(error_from(&html), AuthError::BadReply { status: 502, .. }));
+        assert!(matches!(parse_session(&reply(200, json!({"user": {}}))), Err(AuthError::BadReply { .. })));
     }
 }

@@ -37,18 +37,13 @@ impl Transport for FetchTransport {
         let js_request = Request::new_with_str_and_init(&request.url, &init)
             .map_err(|e| NetworkError::Unreachable(js_text(&e)))?;
         for (name, value) in &request.headers {
-            js_request
-                .headers()
-                .set(name, value)
-                .map_err(|e| NetworkError::Unreachable(js_text(&e)))?;
+            js_request.headers().set(name, value).map_err(|e| NetworkError::Unreachable(js_text(&e)))?;
         }
         let global = js_sys::global();
         let promise = if let Some(window) = global.dyn_ref::<Window>() {
             window.fetch_with_request(&js_request)
         } else {
-            global
-                .unchecked_ref::<WorkerGlobalScope>()
-                .fetch_with_request(&js_request)
+            global.unchecked_ref::<WorkerGlobalScope>().fetch_with_request(&js_request)
         };
         let response: Response = JsFuture::from(promise)
             .await
@@ -61,17 +56,12 @@ impl Transport for FetchTransport {
                 }
             })?
             .unchecked_into();
-        let text_promise = response
-            .text()
-            .map_err(|e| NetworkError::Unreachable(js_text(&e)))?;
+        let text_promise = response.text().map_err(|e| NetworkError::Unreachable(js_text(&e)))?;
         let body = JsFuture::from(text_promise)
             .await
             .map_err(|e| NetworkError::Unreachable(js_text(&e)))?
             .as_string()
             .unwrap_or_default();
-        Ok(HttpResponse {
-            status: response.status(),
-            body,
-        })
+        Ok(HttpResponse { status: response.status(), body })
     }
 }

@@ -34,12 +34,7 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// A request with no headers or body.
     pub fn new(method: Method, url: impl Into<String>) -> Self {
-        Self {
-            method,
-            url: url.into(),
-            headers: Vec::new(),
-            body: None,
-        }
+        Self { method, url: url.into(), headers: Vec::new(), body: None }
     }
 
     /// Adds a header.
@@ -56,10 +51,7 @@ impl HttpRequest {
 
     /// The value of a header set on this request (names compare case-insensitively).
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 

@@ -40,10 +40,7 @@ pub struct SupabaseConfig {
 
 impl Default for SupabaseConfig {
     fn default() -> Self {
-        Self {
-            url: DEFAULT_URL.into(),
-            anon_key: DEFAULT_ANON_KEY.into(),
-        }
+        Self { url: DEFAULT_URL.into(), anon_key: DEFAULT_ANON_KEY.into() }
     }
 }
 
@@ -68,12 +65,12 @@ impl SupabaseConfig {
     pub fn validate(&self) -> Result<(), String> {
         let url = self.url.trim();
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-            return Err(
-                "The Supabase URL must start with https:// (or http:// for a local stack).".into(),
-            );
+            return Err("The Supabase URL must start with https:// (or http:// for a local stack).".into());
         }
         if self.anon_key.trim().split('.').count() != 3 {
-            return Err("The anon key is a long text with two dots; copy it from the project's API settings.".into());
+            return Err(
+                "The anon key is a long text with two dots; copy it from the project's API settings.".into(),
+            );
         }
         Ok(())
     }
@@ -85,34 +82,14 @@ mod tests {
 
     #[test]
     fn endpoints_and_requests() {
-        let cfg = SupabaseConfig {
-            url: "https://x.supabase.co/".into(),
-            anon_key: "a.b.c".into(),
-        };
-        assert_eq!(
-            cfg.endpoint("/rest/v1/tune"),
-            "https://x.supabase.co/rest/v1/tune"
-        );
+        let cfg = SupabaseConfig { url: "https://x.supabase.co/".into(), anon_key: "a.b.c".into() };
+        assert_eq!(cfg.endpoint("/rest/v1/tune"), "https://x.supabase.co/rest/v1/tune");
         let r = cfg.request(Method::Get, "/auth/v1/user", Some("tok"));
         assert_eq!(r.header_value("apikey"), Some("a.b.c"));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
         assert!(cfg.validate().is_ok());
-        assert!(
-            SupabaseConfig {
-                url: "ftp://x".into(),
-                ..cfg.clone()
-            }
-            .validate()
-            .is_err()
-        );
-        assert!(
-            SupabaseConfig {
-                anon_key: "nope".into(),
-                ..cfg
-            }
-            .validate()
-            .is_err()
-        );
+        assert!(SupabaseConfig { url: "ftp://x".into(), ..cfg.clone() }.validate().is_err());
+        assert!(SupabaseConfig { anon_key: "nope".into(), ..cfg }.validate().is_err());
         assert!(SupabaseConfig::default().validate().is_ok());
     }
 }

@@ -72,15 +72,9 @@ pub fn push_row(tune: &Tune) -> Value {
 /// One bulk upsert of `rows` (`POST /rest/v1/tune?on_conflict=id`), merging duplicates
 /// so pushing the same row twice leaves one row, and returning the stored rows.
 pub fn upsert_tunes(cfg: &SupabaseConfig, access_token: &str, rows: &[Value]) -> HttpRequest {
-    let path = format!(
-        "/rest/v1/tune?on_conflict=id&columns={}",
-        PUSH_COLUMNS.join(",")
-    );
+    let path = format!("/rest/v1/tune?on_conflict=id&columns={}", PUSH_COLUMNS.join(","));
     cfg.request(Method::Post, &path, Some(access_token))
-        .header(
-            "Prefer",
-            "resolution=merge-duplicates,return=representation",
-        )
+        .header("Prefer", "resolution=merge-duplicates,return=representation")
         .json(&Value::Array(rows.to_vec()))
 }
 
@@ -94,15 +88,9 @@ pub fn parse_tunes(body: &str) -> Result<Vec<ServerTune>, String> {
 fn server_tune(row: &Value) -> Result<ServerTune, String> {
     let text = |key: &str| row.get(key).and_then(Value::as_str).map(str::to_string);
     let parse_ts = |key: &str| -> Result<Timestamp, String> {
-        text(key)
-            .ok_or(format!("missing {key}"))?
-            .parse()
-            .map_err(|e| format!("{key}: {e}"))
+        text(key).ok_or(format!("missing {key}"))?.parse().map_err(|e| format!("{key}: {e}"))
     };
-    let id: Uuid = text("id")
-        .ok_or("missing id")?
-        .parse()
-        .map_err(|e| format!("id: {e}"))?;
+    let id: Uuid = text("id").ok_or("missing id")?.parse().map_err(|e| format!("id: {e}"))?;
     Ok(ServerTune {
         tune: Tune {
             id,
@@ -123,17 +111,11 @@ fn server_tune(row: &Value) -> Result<ServerTune, String> {
             user_id: text("user_id").and_then(|u| u.parse().ok()),
             created_at: parse_ts("created_at")?,
             last_modified_at: parse_ts("last_modified_at")?,
-            sync_version: row
-                .get("sync_version")
-                .and_then(Value::as_i64)
-                .ok_or("missing sync_version")?,
+            sync_version: row.get("sync_version").and_then(Value::as_i64).ok_or("missing sync_version")?,
             device_id: text("device_id").unwrap_or_default(),
             deleted: row.get("deleted").and_then(Value::as_bool).unwrap_or(false),
         },
-        change_number: row
-            .get("change_number")
-            .and_then(Value::as_i64)
-            .unwrap_or(0),
+        change_number: row.get("change_number").and_then(Value::as_i64).unwrap_or(0),
     })
 }
 
@@ -145,9 +127,9 @@ pub fn classify(response: &HttpResponse) -> RestError {
         401 => RestError::Unauthorized(message),
         // A missing table or endpoint is a project set-up problem (migrations not
         // applied), not bad data: keep the changes and try again later.
-        404 => RestError::Retryable(format!(
-            "{message} (are Tunebook's migrations applied to this project?)"
-        )),
+        404 => {
+            RestError::Retryable(format!("{message} (are Tunebook's migrations applied to this project?)"))
+        }
         408 | 425 | 429 => RestError::Retryable(message),
         s if s >= 500 => RestError::Retryable(message),
         _ => RestError::Rejected(message),
@@ -160,14 +142,8 @@ fn server_message(response: &HttpResponse) -> String {
         let text: String = response.body.chars().take(200).collect();
         return format!("HTTP {}: {}", response.status, text.trim());
     };
-    let field = |k: &str| {
-        body.get(k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
-    let mut message = field("message")
-        .unwrap_or("the server refused the change")
-        .to_string();
+    let field = |k: &str| body.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let mut message = field("message").unwrap_or("the server refused the change").to_string();
     if let Some(details) = field("details") {
         message = format!("{message} ({details})");
     }
@@ -182,47 +158,20 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            body: body.into(),
-        }
+        HttpResponse { status, body: body.into() }
     }
 
     #[test]
     fn classification_follows_status() {
         let rls = r#"{"code":"42501","details":null,"hint":null,"message":"new row violates row-level security policy for table \"tune\""}"#;
         let cases = [
-            (
-                401,
-                r#"{"code":"PGRST301","message":"JWT expired"}"#,
-                "unauthorized",
-            ),
-            (
-                401,
-                r#"{"code":"PGRST303","message":"JWT expired"}"#,
-                "unauthorized",
-            ),
+            (401, r#"{"code":"PGRST301","message":"JWT expired"}"#, "unauthorized"),
+            (401, r#"{"code":"PGRST303","message":"JWT expired"}"#, "unauthorized"),
             (403, rls, "rejected"),
-            (
-                409,
-                r#"{"code":"23505","message":"duplicate key"}"#,
-                "rejected",
-            ),
-            (
-                400,
-                r#"{"code":"23514","message":"violates check constraint"}"#,
-                "rejected",
-            ),
-            (
-                400,
-                r#"{"code":"PGRST102","message":"All object keys must match"}"#,
-                "rejected",
-            ),
-            (
-                404,
-                r#"{"code":"42P01","message":"relation does not exist"}"#,
-                "retryable",
-            ),
+            (409, r#"{"code":"23505","message":"duplicate key"}"#, "rejected"),
+            (400, r#"{"code":"23514","message":"violates check constraint"}"#, "rejected"),
+            (400, r#"{"code":"PGRST102","message":"All object keys must match"}"#, "rejected"),
+            (404, r#"{"code":"42P01","message":"relation does not exist"}"#, "retryable"),
             (429, "", "retryable"),
             (500, "oops", "retryable"),
             (502, "<html>bad gateway</html>", "retryable"),
@@ -236,13 +185,8 @@ mod tests {
             };
             assert_eq!(got, expected, "{status} {body}");
         }
-        let RestError::Rejected(message) = classify(&reply(403, rls)) else {
-            panic!()
-        };
-        assert!(
-            message.contains("row-level security") && message.ends_with("[42501]"),
-            "{message}"
-        );
+        let RestError::Rejected(message) = classify(&reply(403, rls)) else { panic!() };
+        assert!(message.contains("row-level security") && message.ends_with("[42501]"), "{message}");
     }
 
     #[test]
@@ -250,10 +194,7 @@ mod tests {
         let cfg = SupabaseConfig::default();
         let r = upsert_tunes(&cfg, "tok", &[json!({"id": "x"})]);
         assert!(r.url.ends_with("/rest/v1/tune?on_conflict=id&columns=id,title,type,structure,mode,genre,composer,artist,release_year,incipit,created_at,last_modified_at,device_id,deleted"));
-        assert_eq!(
-            r.header_value("prefer"),
-            Some("resolution=merge-duplicates,return=representation")
-        );
+        assert_eq!(r.header_value("prefer"), Some("resolution=merge-duplicates,return=representation"));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
         assert_eq!(r.body.as_deref(), Some(r#"[{"id":"x"}]"#));
     }
@@ -267,12 +208,7 @@ mod tests {
         let rows = parse_tunes(body).unwrap();
         let t = &rows[0].tune;
         assert_eq!(
-            (
-                t.fields.title.as_str(),
-                t.fields.release_year,
-                t.sync_version,
-                rows[0].change_number
-            ),
+            (t.fields.title.as_str(), t.fields.release_year, t.sync_version, rows[0].change_number),
             ("The Kesh", Some(1998), 3, 42)
         );
         assert_eq!(t.created_at.to_string(), "2026-11-26T05:53:16.716Z");
@@ -280,18 +216,10 @@ mod tests {
         assert_eq!(pushed["type"], "jig");
         assert_eq!(pushed["release_year"], 1998);
         assert!(pushed.get("user_id").is_none() && pushed.get("sync_version").is_none());
-        let keys: Vec<&str> = pushed
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = pushed.as_object().unwrap().keys().map(String::as_str).collect();
         let mut expected = PUSH_COLUMNS.to_vec();
         expected.sort_unstable();
-        assert_eq!(
-            keys, expected,
-            "push rows carry exactly the declared columns"
-        );
+        assert_eq!(keys, expected, "push rows carry exactly the declared columns");
         assert!(parse_tunes("{}").is_err());
         assert!(parse_tunes(r#"[{"id":"x"}]"#).is_err());
     }

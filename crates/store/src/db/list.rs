@@ -35,11 +35,8 @@ impl Database {
         let offset = u64::from(q.offset).min(last_page_start) as u32;
 
         let direction = if q.descending { " DESC" } else { "" };
-        let order = order_terms(q.sort)
-            .iter()
-            .map(|t| format!("{t}{direction}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let order =
+            order_terms(q.sort).iter().map(|t| format!("{t}{direction}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT id, title, type, mode, genre, last_modified_at FROM tune
              WHERE {MATCHES} ORDER BY {order} LIMIT ?3 OFFSET ?4"
@@ -58,12 +55,7 @@ impl Database {
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(TunePage {
-            rows,
-            matched,
-            total,
-            offset,
-        })
+        Ok(TunePage { rows, matched, total, offset })
     }
 }
 
@@ -99,39 +91,11 @@ mod tests {
     fn seeded() -> Database {
         let mut db = Database::open_in_memory().unwrap();
         let rows = [
-            (
-                "Banish Misfortune",
-                "jig",
-                "D mixolydian",
-                "Irish",
-                "",
-                "|:fed cAG|",
-            ),
-            (
-                "cooley's",
-                "reel",
-                "E dorian",
-                "Irish",
-                "Joe Cooley",
-                "|:D2|EBBA B2EB|",
-            ),
-            (
-                "Ashokan Farewell",
-                "waltz",
-                "D major",
-                "American",
-                "Jay Ungar",
-                "",
-            ),
+            ("Banish Misfortune", "jig", "D mixolydian", "Irish", "", "|:fed cAG|"),
+            ("cooley's", "reel", "E dorian", "Irish", "Joe Cooley", "|:D2|EBBA B2EB|"),
+            ("Ashokan Farewell", "waltz", "D major", "American", "Jay Ungar", ""),
             ("The 50% Reel", "reel", "", "", "", "abc_def"),
-            (
-                "Drowsy Maggie",
-                "reel",
-                "E dorian",
-                "Irish",
-                "",
-                "|:E2BE dEBE|",
-            ),
+            ("Drowsy Maggie", "reel", "E dorian", "Irish", "", "|:E2BE dEBE|"),
         ];
         for (i, (title, tune_type, mode, genre, composer, incipit)) in rows.iter().enumerate() {
             // Distinct, increasing modification times.
@@ -158,12 +122,7 @@ mod tests {
     }
 
     fn titles(db: &Database, q: &ListQuery) -> Vec<String> {
-        db.list_tunes(q)
-            .unwrap()
-            .rows
-            .into_iter()
-            .map(|r| r.title)
-            .collect()
+        db.list_tunes(q).unwrap().rows.into_iter().map(|r| r.title).collect()
     }
 
     #[test]
@@ -172,67 +131,30 @@ mod tests {
         let cases: [(SortColumn, &[&str]); 5] = [
             (
                 SortColumn::Title,
-                &[
-                    "Ashokan Farewell",
-                    "Banish Misfortune",
-                    "cooley's",
-                    "Drowsy Maggie",
-                    "The 50% Reel",
-                ],
+                &["Ashokan Farewell", "Banish Misfortune", "cooley's", "Drowsy Maggie", "The 50% Reel"],
             ),
             // Empty values (NULL) sort first ascending; ties break on title.
             (
                 SortColumn::Type,
-                &[
-                    "Banish Misfortune",
-                    "cooley's",
-                    "Drowsy Maggie",
-                    "The 50% Reel",
-                    "Ashokan Farewell",
-                ],
+                &["Banish Misfortune", "cooley's", "Drowsy Maggie", "The 50% Reel", "Ashokan Farewell"],
             ),
             (
                 SortColumn::Mode,
-                &[
-                    "The 50% Reel",
-                    "Ashokan Farewell",
-                    "Banish Misfortune",
-                    "cooley's",
-                    "Drowsy Maggie",
-                ],
+                &["The 50% Reel", "Ashokan Farewell", "Banish Misfortune", "cooley's", "Drowsy Maggie"],
             ),
             (
                 SortColumn::Genre,
-                &[
-                    "The 50% Reel",
-                    "Ashokan Farewell",
-                    "Banish Misfortune",
-                    "cooley's",
-                    "Drowsy Maggie",
-                ],
+                &["The 50% Reel", "Ashokan Farewell", "Banish Misfortune", "cooley's", "Drowsy Maggie"],
             ),
             (
                 SortColumn::LastModified,
-                &[
-                    "Banish Misfortune",
-                    "cooley's",
-                    "Ashokan Farewell",
-                    "The 50% Reel",
-                    "Drowsy Maggie",
-                ],
+                &["Banish Misfortune", "cooley's", "Ashokan Farewell", "The 50% Reel", "Drowsy Maggie"],
             ),
         ];
         for (sort, expected) in cases {
-            let q = ListQuery {
-                sort,
-                ..ListQuery::default()
-            };
+            let q = ListQuery { sort, ..ListQuery::default() };
             assert_eq!(titles(&db, &q), expected, "{sort:?} ascending");
-            let q = ListQuery {
-                sort,
-                descending: true,
-                ..ListQuery::default()
-            };
+            let q = ListQuery { sort, descending: true, ..ListQuery::default() };
             let mut reversed: Vec<_> = expected.to_vec();
             reversed.reverse();
             assert_eq!(titles(&db, &q), reversed, "{sort:?} descending");
@@ -243,16 +165,7 @@ mod tests {
     fn filter_matches_title_composer_and_incipit_ignoring_case() {
         let db = seeded();
         let cases: [(&str, &[&str]); 9] = [
-            (
-                "",
-                &[
-                    "Ashokan Farewell",
-                    "Banish Misfortune",
-                    "cooley's",
-                    "Drowsy Maggie",
-                    "The 50% Reel",
-                ],
-            ),
+            ("", &["Ashokan Farewell", "Banish Misfortune", "cooley's", "Drowsy Maggie", "The 50% Reel"]),
             ("MAGGIE", &["Drowsy Maggie"]),
             ("cooley", &["cooley's"]),
             ("ungar", &["Ashokan Farewell"]),
@@ -263,10 +176,7 @@ mod tests {
             ("  farewell  ", &["Ashokan Farewell"]),
         ];
         for (filter, expected) in cases {
-            let q = ListQuery {
-                filter: filter.into(),
-                ..ListQuery::default()
-            };
+            let q = ListQuery { filter: filter.into(), ..ListQuery::default() };
             let page = db.list_tunes(&q).unwrap();
             let got: Vec<_> = page.rows.iter().map(|r| r.title.as_str()).collect();
             assert_eq!(got, expected, "filter {filter:?}");
@@ -274,10 +184,7 @@ mod tests {
             assert_eq!(page.total, 5);
         }
         // Wildcards typed by the musician are literal: "%" alone is not "everything".
-        let q = ListQuery {
-            filter: "%".into(),
-            ..ListQuery::default()
-        };
+        let q = ListQuery { filter: "%".into(), ..ListQuery::default() };
         assert_eq!(titles(&db, &q), ["The 50% Reel"]);
     }
 
@@ -295,19 +202,12 @@ mod tests {
     fn pages_cover_every_row_exactly_once() {
         let mut db = Database::open_in_memory().unwrap();
         let drafts: Vec<_> = (0..23)
-            .map(|i| TuneDraft {
-                title: format!("Tune {:02}", i % 7),
-                ..TuneDraft::default()
-            })
+            .map(|i| TuneDraft { title: format!("Tune {:02}", i % 7), ..TuneDraft::default() })
             .collect();
         db.import_tunes(&drafts).unwrap();
         let mut seen = Vec::new();
         for offset in (0..23).step_by(5) {
-            let q = ListQuery {
-                offset,
-                limit: 5,
-                ..ListQuery::default()
-            };
+            let q = ListQuery { offset, limit: 5, ..ListQuery::default() };
             let page = db.list_tunes(&q).unwrap();
             assert_eq!(page.offset, offset);
             seen.extend(page.rows.into_iter().map(|r| r.id));
@@ -321,26 +221,14 @@ mod tests {
     #[test]
     fn offset_past_the_end_snaps_to_last_page_and_limit_is_capped() {
         let db = seeded();
-        let q = ListQuery {
-            offset: 40,
-            limit: 2,
-            ..ListQuery::default()
-        };
+        let q = ListQuery { offset: 40, limit: 2, ..ListQuery::default() };
         let page = db.list_tunes(&q).unwrap();
         assert_eq!(page.offset, 4);
         assert_eq!(page.rows.len(), 1);
-        let q = ListQuery {
-            limit: 0,
-            ..ListQuery::default()
-        };
+        let q = ListQuery { limit: 0, ..ListQuery::default() };
         assert_eq!(db.list_tunes(&q).unwrap().rows.len(), 1);
         let empty = Database::open_in_memory().unwrap();
-        let page = empty
-            .list_tunes(&ListQuery {
-                offset: 10,
-                ..ListQuery::default()
-            })
-            .unwrap();
+        let page = empty.list_tunes(&ListQuery { offset: 10, ..ListQuery::default() }).unwrap();
         assert_eq!((page.offset, page.matched, page.rows.len()), (0, 0, 0));
     }
 

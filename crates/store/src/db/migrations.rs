@@ -89,10 +89,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > SCHEMA_VERSION {
-        return Err(DbError::TooNew {
-            found: current,
-            known: SCHEMA_VERSION,
-        });
+        return Err(DbError::TooNew { found: current, known: SCHEMA_VERSION });
     }
     for version in current + 1..=target.min(SCHEMA_VERSION) {
         let tx = conn.transaction()?;
@@ -108,8 +105,7 @@ mod tests {
     use super::*;
 
     fn version(conn: &Connection) -> i64 {
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap()
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
     }
 
     #[test]
@@ -135,9 +131,7 @@ mod tests {
             )
             .unwrap();
             migrate(&mut conn).unwrap();
-            let title: String = conn
-                .query_row("SELECT title FROM tune", [], |r| r.get(0))
-                .unwrap();
+            let title: String = conn.query_row("SELECT title FROM tune", [], |r| r.get(0)).unwrap();
             assert_eq!(title, "Kept");
             assert_eq!(version(&conn), SCHEMA_VERSION);
         }
@@ -165,18 +159,11 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(queued.len(), 2);
-        assert_eq!(
-            (queued[0].0.as_str(), queued[1].0.as_str()),
-            ("insert", "delete")
-        );
+        assert_eq!((queued[0].0.as_str(), queued[1].0.as_str()), ("insert", "delete"));
         let tune: tunebook_core::domain::Tune =
             serde_json::from_str(queued[0].1.as_deref().unwrap()).unwrap();
         assert_eq!(
-            (
-                tune.fields.title.as_str(),
-                tune.fields.release_year,
-                tune.deleted
-            ),
+            (tune.fields.title.as_str(), tune.fields.release_year, tune.deleted),
             ("Old", Some(1998), false)
         );
         assert_eq!(queued[1].1, None);
@@ -185,16 +172,9 @@ mod tests {
     #[test]
     fn newer_database_is_refused_untouched() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-            .unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         let err = migrate(&mut conn).unwrap_err();
-        assert_eq!(
-            err,
-            DbError::TooNew {
-                found: SCHEMA_VERSION + 1,
-                known: SCHEMA_VERSION
-            }
-        );
+        assert_eq!(err, DbError::TooNew { found: SCHEMA_VERSION + 1, known: SCHEMA_VERSION });
         assert_eq!(version(&conn), SCHEMA_VERSION + 1);
     }
 
@@ -206,11 +186,7 @@ mod tests {
         assert!(migrate(&mut conn).is_err());
         assert_eq!(version(&conn), 0);
         let meta_exists: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'meta'",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'meta'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(meta_exists, 0);
     }

@@ -3,6 +3,7 @@
 //! Everything here is synchronous rusqlite, the same code in the browser worker (over
 //! the OPFS VFS) and in native tests (over a temp-file or in-memory database).
 
+mod adopt;
 mod list;
 mod migrations;
 mod outbox;
@@ -28,16 +29,19 @@ pub struct Database {
 
 impl Database {
     /// Migrates `conn` to the current schema and loads (or creates) the device id.
-    pub fn open(mut conn: Connection) -> Result<Self, DbError> {
+    pub fn open(conn: Connection) -> Result<Self, DbError> {
+        Self::open_for_device(conn, None)
+    }
+
+    /// Like [`Database::open`]; a new database takes `device_id` (the browser profile's
+    /// id, so every database in one profile stamps the same device). An existing
+    /// database keeps the id it has.
+    pub fn open_for_device(mut conn: Connection, device_id: Option<&str>) -> Result<Self, DbError> {
         // synchronous=FULL: a committed edit survives a crash or a closed tab.
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
         migrate(&mut conn)?;
-        let device_id = device_id(&conn)?;
-        let mut db = Self {
-            conn,
-            device_id,
-            clock: Timestamp::now,
-        };
+        let device_id = load_device_id(&conn, device_id)?;
+        let mut db = Self { conn, device_id, clock: Timestamp::now };
         db.recover_interrupted()?;
         Ok(db)
     }
@@ -72,20 +76,15 @@ impl Database {
     }
 }
 
-/// Reads the device id from `meta`, creating it on first open.
-fn device_id(conn: &Connection) -> Result<String, DbError> {
-    let existing: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
+/// Reads the device id from `meta`, storing `preferred` (or a new id) on first open.
+fn load_device_id(conn: &Connection, preferred: Option<&str>) -> Result<String, DbError> {
+    let existing: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| r.get(0)).optional()?;
     if let Some(id) = existing {
         return Ok(id);
     }
-    let id = Uuid::now_v7().to_string();
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('device_id', ?1)",
-        [&id],
-    )?;
+    let id =
+        preferred.filter(|p| !p.is_empty()).map(str::to_string).unwrap_or_else(|| Uuid::now_v7().to_string());
+    conn.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?1)", [&id])?;
     Ok(id)
 }

@@ -12,7 +12,8 @@ use super::{Database, DbError};
 /// The table whose changes the outbox carries today.
 pub const TUNE_TABLE: &str = "tune";
 
-const ITEM_COLUMNS: &str = "id, table_name, record_id, operation, data, created_at, attempts, last_attempt_at, error, status";
+const ITEM_COLUMNS: &str =
+    "id, table_name, record_id, operation, data, created_at, attempts, last_attempt_at, error, status";
 
 /// Queues a change to one record, coalescing it with the record's open item (see
 /// [`coalesce`]). Runs inside the caller's transaction: the write and its queue entry
@@ -31,13 +32,9 @@ pub(super) fn enqueue(
              WHERE table_name = ?1 AND record_id = ?2 AND status IN ('pending', 'failed')
              ORDER BY id DESC LIMIT 1",
         )?
-        .query_row(params![table, record_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(params![table, record_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let open_op = open
-        .as_ref()
-        .and_then(|(_, op, attempts)| Operation::parse(op).map(|op| (op, *attempts)));
+    let open_op = open.as_ref().and_then(|(_, op, attempts)| Operation::parse(op).map(|op| (op, *attempts)));
     match (coalesce(open_op, operation), open) {
         (Coalesce::Replace(op), Some((id, _, _))) => {
             // The item keeps its place in the queue; a refused item gets a fresh chance.
@@ -47,21 +44,14 @@ pub(super) fn enqueue(
             .execute(params![id, op.as_str(), data])?;
         }
         (Coalesce::Drop, Some((id, _, _))) => {
-            tx.prepare_cached("DELETE FROM sync_queue WHERE id = ?1")?
-                .execute([id])?;
+            tx.prepare_cached("DELETE FROM sync_queue WHERE id = ?1")?.execute([id])?;
         }
         (Coalesce::Append(op), _) | (Coalesce::Replace(op), None) => {
             tx.prepare_cached(
                 "INSERT INTO sync_queue (table_name, record_id, operation, data, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![
-                table,
-                record_id,
-                op.as_str(),
-                data,
-                now.to_string()
-            ])?;
+            .execute(params![table, record_id, op.as_str(), data, now.to_string()])?;
         }
         (Coalesce::Drop, None) => {}
     }
@@ -70,9 +60,7 @@ pub(super) fn enqueue(
 
 /// A text column that must hold one of an enum's names.
 fn text_enum<T>(idx: usize, value: Option<T>) -> rusqlite::Result<T> {
-    value.ok_or_else(|| {
-        rusqlite::Error::InvalidColumnType(idx, "enum".into(), rusqlite::types::Type::Text)
-    })
+    value.ok_or_else(|| rusqlite::Error::InvalidColumnType(idx, "enum".into(), rusqlite::types::Type::Text))
 }
 
 fn item_from_row(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
@@ -84,9 +72,7 @@ fn item_from_row(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
         data: row.get(4)?,
         created_at: parse_col(row, 5)?,
         attempts: row.get(6)?,
-        last_attempt_at: row
-            .get::<_, Option<String>>(7)?
-            .and_then(|s| s.parse().ok()),
+        last_attempt_at: row.get::<_, Option<String>>(7)?.and_then(|s| s.parse().ok()),
         error: row.get(8)?,
         status: text_enum(9, QueueStatus::parse(&row.get::<_, String>(9)?))?,
     })
@@ -96,9 +82,7 @@ impl Database {
     /// Counts of queued changes by status, and the oldest pending change's time.
     pub fn queue_stats(&self) -> Result<QueueStats, DbError> {
         let mut stats = QueueStats::default();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT status, count(*) FROM sync_queue GROUP BY status")?;
+        let mut stmt = self.conn.prepare_cached("SELECT status, count(*) FROM sync_queue GROUP BY status")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (status, n) = row?;
@@ -128,16 +112,11 @@ impl Database {
     }
 
     fn items(&self, clause: &str, limit: Option<u32>) -> Result<Vec<QueueItem>, DbError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM sync_queue {clause}"))?;
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM sync_queue {clause}"))?;
         let rows = match limit {
-            Some(limit) => stmt
-                .query_map([limit], item_from_row)?
-                .collect::<Result<Vec<_>, _>>()?,
-            None => stmt
-                .query_map([], item_from_row)?
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(limit) => stmt.query_map([limit], item_from_row)?.collect::<Result<Vec<_>, _>>()?,
+            None => stmt.query_map([], item_from_row)?.collect::<Result<Vec<_>, _>>()?,
         };
         Ok(rows)
     }
@@ -154,21 +133,13 @@ impl Database {
 
     /// Puts items back in line after a failure worth retrying, noting why.
     pub fn mark_pending(&mut self, ids: &[i64], error: &str) -> Result<(), DbError> {
-        self.update_items(
-            ids,
-            "UPDATE sync_queue SET status = 'pending', error = ?",
-            error,
-        )
+        self.update_items(ids, "UPDATE sync_queue SET status = 'pending', error = ?", error)
     }
 
     /// Marks items refused for good, with the server's message. They are no longer
     /// pushed until retried, and never hold up the items behind them.
     pub fn mark_failed(&mut self, ids: &[i64], error: &str) -> Result<(), DbError> {
-        self.update_items(
-            ids,
-            "UPDATE sync_queue SET status = 'failed', error = ?",
-            error,
-        )
+        self.update_items(ids, "UPDATE sync_queue SET status = 'failed', error = ?", error)
     }
 
     /// Removes pushed items.
@@ -181,43 +152,29 @@ impl Database {
 
     /// Sends a refused item again on the next push.
     pub fn retry_failed(&mut self, id: i64) -> Result<(), DbError> {
-        let changed = self
-            .conn
-            .execute("UPDATE sync_queue SET status = 'pending', error = NULL WHERE id = ?1 AND status = 'failed'", [id])?;
-        if changed == 0 {
-            Err(DbError::NotFound)
-        } else {
-            Ok(())
-        }
+        let changed = self.conn.execute(
+            "UPDATE sync_queue SET status = 'pending', error = NULL WHERE id = ?1 AND status = 'failed'",
+            [id],
+        )?;
+        if changed == 0 { Err(DbError::NotFound) } else { Ok(()) }
     }
 
     /// Drops a refused item: its change will never reach the server.
     pub fn discard_failed(&mut self, id: i64) -> Result<(), DbError> {
-        let changed = self.conn.execute(
-            "DELETE FROM sync_queue WHERE id = ?1 AND status = 'failed'",
-            [id],
-        )?;
-        if changed == 0 {
-            Err(DbError::NotFound)
-        } else {
-            Ok(())
-        }
+        let changed =
+            self.conn.execute("DELETE FROM sync_queue WHERE id = ?1 AND status = 'failed'", [id])?;
+        if changed == 0 { Err(DbError::NotFound) } else { Ok(()) }
     }
 
     /// Removes items left marked synced (pushes remove them at once; this tidies up
     /// after older versions or manual edits). Returns how many.
     pub fn clear_synced(&mut self) -> Result<usize, DbError> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM sync_queue WHERE status = 'synced'", [])?)
+        Ok(self.conn.execute("DELETE FROM sync_queue WHERE status = 'synced'", [])?)
     }
 
     /// Items a crash or a closed tab left in flight go back in line (called at open).
     pub(super) fn recover_interrupted(&mut self) -> Result<usize, DbError> {
-        Ok(self.conn.execute(
-            "UPDATE sync_queue SET status = 'pending' WHERE status = 'syncing'",
-            [],
-        )?)
+        Ok(self.conn.execute("UPDATE sync_queue SET status = 'pending' WHERE status = 'syncing'", [])?)
     }
 
     /// Starts pushing: takes up to `limit` pending items, oldest first and at most one per
@@ -245,20 +202,17 @@ impl Database {
     /// Finishes a successful push in one transaction: removes the pushed items and takes
     /// the server's bookkeeping (version, owner) into the local rows. The musician's
     /// fields are left alone: they may have been edited while the request was out.
-    pub fn complete_push(
-        &mut self,
-        ids: &[i64],
-        server_rows: &[ServerTune],
-    ) -> Result<(), DbError> {
+    pub fn complete_push(&mut self, ids: &[i64], server_rows: &[ServerTune]) -> Result<(), DbError> {
         let tx = self.conn.transaction()?;
         delete_items(&tx, ids)?;
         for row in server_rows {
-            tx.prepare_cached("UPDATE tune SET sync_version = ?2, user_id = ?3 WHERE id = ?1")?
-                .execute(params![
+            tx.prepare_cached("UPDATE tune SET sync_version = ?2, user_id = ?3 WHERE id = ?1")?.execute(
+                params![
                     row.tune.id.to_string(),
                     row.tune.sync_version,
                     row.tune.user_id.map(|u| u.to_string()),
-                ])?;
+                ],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -272,10 +226,7 @@ impl Database {
             let marks = vec!["?"; chunk.len()].join(",");
             let mut values: Vec<rusqlite::types::Value> = vec![value.to_string().into()];
             values.extend(chunk.iter().map(|id| rusqlite::types::Value::Integer(*id)));
-            tx.execute(
-                &format!("{update} WHERE id IN ({marks})"),
-                params_from_iter(values),
-            )?;
+            tx.execute(&format!("{update} WHERE id IN ({marks})"), params_from_iter(values))?;
         }
         tx.commit()?;
         Ok(())
@@ -286,10 +237,7 @@ impl Database {
 pub(super) fn delete_items(tx: &Transaction<'_>, ids: &[i64]) -> Result<(), DbError> {
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
-        tx.execute(
-            &format!("DELETE FROM sync_queue WHERE id IN ({marks})"),
-            params_from_iter(chunk),
-        )?;
+        tx.execute(&format!("DELETE FROM sync_queue WHERE id IN ({marks})"), params_from_iter(chunk))?;
     }
     Ok(())
 }
@@ -300,10 +248,7 @@ mod tests {
     use tunebook_core::domain::{Tune, TuneDraft, Uuid};
 
     fn draft(title: &str) -> TuneDraft {
-        TuneDraft {
-            title: title.into(),
-            ..TuneDraft::default()
-        }
+        TuneDraft { title: title.into(), ..TuneDraft::default() }
     }
 
     fn queue(db: &Database) -> Vec<(Operation, QueueStatus, Option<String>)> {
@@ -311,10 +256,8 @@ mod tests {
             .unwrap()
             .into_iter()
             .map(|i| {
-                let title = i
-                    .data
-                    .and_then(|d| serde_json::from_str::<Tune>(&d).ok())
-                    .map(|t| t.fields.title);
+                let title =
+                    i.data.and_then(|d| serde_json::from_str::<Tune>(&d).ok()).map(|t| t.fields.title);
                 (i.operation, i.status, title)
             })
             .collect()
@@ -331,22 +274,13 @@ mod tests {
     fn every_write_queues_its_change() {
         let mut db = Database::open_in_memory().unwrap();
         let t = db.create_tune(&draft("A")).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Insert, QueueStatus::Pending, Some("A".into()))]
-        );
+        assert_eq!(queue(&db), [(Operation::Insert, QueueStatus::Pending, Some("A".into()))]);
         push_all(&mut db);
         db.update_tune(t.id, &draft("B")).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Update, QueueStatus::Pending, Some("B".into()))]
-        );
+        assert_eq!(queue(&db), [(Operation::Update, QueueStatus::Pending, Some("B".into()))]);
         push_all(&mut db);
         db.delete_tune(t.id).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Delete, QueueStatus::Pending, None)]
-        );
+        assert_eq!(queue(&db), [(Operation::Delete, QueueStatus::Pending, None)]);
         db.import_tunes(&[draft("C"), draft("D")]).unwrap();
         assert_eq!(queue(&db).len(), 3);
     }
@@ -358,10 +292,7 @@ mod tests {
         let a = db.create_tune(&draft("A1")).unwrap();
         db.update_tune(a.id, &draft("A2")).unwrap();
         db.update_tune(a.id, &draft("A3")).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Insert, QueueStatus::Pending, Some("A3".into()))]
-        );
+        assert_eq!(queue(&db), [(Operation::Insert, QueueStatus::Pending, Some("A3".into()))]);
         // insert then delete of a never-pushed row: nothing to send.
         db.delete_tune(a.id).unwrap();
         assert_eq!(queue(&db), []);
@@ -371,15 +302,9 @@ mod tests {
         // updates: one update; update then delete: one delete.
         db.update_tune(b.id, &draft("B2")).unwrap();
         db.update_tune(b.id, &draft("B3")).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Update, QueueStatus::Pending, Some("B3".into()))]
-        );
+        assert_eq!(queue(&db), [(Operation::Update, QueueStatus::Pending, Some("B3".into()))]);
         db.delete_tune(b.id).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Delete, QueueStatus::Pending, None)]
-        );
+        assert_eq!(queue(&db), [(Operation::Delete, QueueStatus::Pending, None)]);
     }
 
     #[test]
@@ -388,13 +313,9 @@ mod tests {
         let t = db.create_tune(&draft("Maybe sent")).unwrap();
         let batch = db.begin_push(100).unwrap();
         // The reply was lost: the item goes back in line with one attempt behind it.
-        db.mark_pending(&[batch[0].0.id], "connection closed")
-            .unwrap();
+        db.mark_pending(&[batch[0].0.id], "connection closed").unwrap();
         db.delete_tune(t.id).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Delete, QueueStatus::Pending, None)]
-        );
+        assert_eq!(queue(&db), [(Operation::Delete, QueueStatus::Pending, None)]);
     }
 
     #[test]
@@ -411,10 +332,7 @@ mod tests {
             ]
         );
         db.complete_push(&[batch[0].0.id], &[]).unwrap();
-        assert_eq!(
-            queue(&db),
-            [(Operation::Update, QueueStatus::Pending, Some("A2".into()))]
-        );
+        assert_eq!(queue(&db), [(Operation::Update, QueueStatus::Pending, Some("A2".into()))]);
     }
 
     #[test]
@@ -428,10 +346,7 @@ mod tests {
             .unwrap();
         assert!(db.create_tune(&draft("Lost?")).is_err());
         assert!(db.import_tunes(&[draft("x"), draft("y")]).is_err());
-        let tunes: i64 = db
-            .connection()
-            .query_row("SELECT count(*) FROM tune", [], |r| r.get(0))
-            .unwrap();
+        let tunes: i64 = db.connection().query_row("SELECT count(*) FROM tune", [], |r| r.get(0)).unwrap();
         assert_eq!(tunes, 0, "no tune without its queue entry");
     }
 
@@ -443,58 +358,25 @@ mod tests {
         let b = db.create_tune(&draft("B")).unwrap();
         let batch = db.begin_push(100).unwrap();
         assert_eq!(batch.len(), 2);
-        assert_eq!(
-            batch[0].1.as_ref().map(|t| t.id),
-            Some(a.id),
-            "the current row travels with its item"
-        );
+        assert_eq!(batch[0].1.as_ref().map(|t| t.id), Some(a.id), "the current row travels with its item");
         let stats = db.queue_stats().unwrap();
         assert_eq!((stats.pending, stats.syncing, stats.failed), (0, 2, 0));
         let items = db.items("ORDER BY id", None).unwrap();
-        assert!(
-            items
-                .iter()
-                .all(|i| i.attempts == 1 && i.last_attempt_at == Some(Timestamp(1_000)))
-        );
+        assert!(items.iter().all(|i| i.attempts == 1 && i.last_attempt_at == Some(Timestamp(1_000))));
 
         // A refused item is kept with the server's message and skipped afterwards.
-        db.mark_failed(
-            &[batch[1].0.id],
-            "new row violates row-level security policy",
-        )
-        .unwrap();
+        db.mark_failed(&[batch[1].0.id], "new row violates row-level security policy").unwrap();
         let mut server_a = db.get_tune(a.id).unwrap().unwrap();
         server_a.sync_version = 4;
         server_a.user_id = Some(Uuid::now_v7());
-        db.complete_push(
-            &[batch[0].0.id],
-            &[ServerTune {
-                tune: server_a.clone(),
-                change_number: 9,
-            }],
-        )
-        .unwrap();
+        db.complete_push(&[batch[0].0.id], &[ServerTune { tune: server_a.clone(), change_number: 9 }])
+            .unwrap();
         let local_a = db.get_tune(a.id).unwrap().unwrap();
-        assert_eq!(
-            (local_a.sync_version, local_a.user_id),
-            (4, server_a.user_id)
-        );
-        assert!(
-            db.begin_push(100).unwrap().is_empty(),
-            "failed items are not pushed again by themselves"
-        );
+        assert_eq!((local_a.sync_version, local_a.user_id), (4, server_a.user_id));
+        assert!(db.begin_push(100).unwrap().is_empty(), "failed items are not pushed again by themselves");
         let failed = db.failed_items().unwrap();
-        assert_eq!(
-            (failed.len(), failed[0].record_id.clone()),
-            (1, b.id.to_string())
-        );
-        assert!(
-            failed[0]
-                .error
-                .as_deref()
-                .unwrap()
-                .contains("row-level security")
-        );
+        assert_eq!((failed.len(), failed[0].record_id.clone()), (1, b.id.to_string()));
+        assert!(failed[0].error.as_deref().unwrap().contains("row-level security"));
 
         // Retry puts it back in line; discard drops it.
         db.retry_failed(failed[0].id).unwrap();
@@ -531,9 +413,7 @@ mod tests {
     fn synced_items_can_be_cleared() {
         let mut db = Database::open_in_memory().unwrap();
         db.create_tune(&draft("A")).unwrap();
-        db.connection()
-            .execute("UPDATE sync_queue SET status = 'synced'", [])
-            .unwrap();
+        db.connection().execute("UPDATE sync_queue SET status = 'synced'", []).unwrap();
         assert_eq!(db.clear_synced().unwrap(), 1);
         assert_eq!(db.queue_stats().unwrap(), QueueStats::default());
     }

@@ -39,14 +39,7 @@ impl Database {
             let fields = validate(draft).map_err(DbError::Invalid)?;
             let tune = new_tune(fields, now, &self.device_id);
             insert(&tx, &tune)?;
-            enqueue(
-                &tx,
-                TUNE_TABLE,
-                &tune.id.to_string(),
-                Operation::Insert,
-                Some(&row_json(&tune)),
-                now,
-            )?;
+            enqueue(&tx, TUNE_TABLE, &tune.id.to_string(), Operation::Insert, Some(&row_json(&tune)), now)?;
         }
         tx.commit()?;
         Ok(drafts.len())
@@ -84,14 +77,7 @@ impl Database {
             return Err(DbError::NotFound);
         }
         let tune = get(&tx, id)?.ok_or(DbError::NotFound)?;
-        enqueue(
-            &tx,
-            TUNE_TABLE,
-            &id.to_string(),
-            Operation::Update,
-            Some(&row_json(&tune)),
-            now,
-        )?;
+        enqueue(&tx, TUNE_TABLE, &id.to_string(), Operation::Update, Some(&row_json(&tune)), now)?;
         tx.commit()?;
         Ok(tune)
     }
@@ -108,14 +94,7 @@ impl Database {
         if changed == 0 {
             return Err(DbError::NotFound);
         }
-        enqueue(
-            &tx,
-            TUNE_TABLE,
-            &id.to_string(),
-            Operation::Delete,
-            None,
-            now,
-        )?;
+        enqueue(&tx, TUNE_TABLE, &id.to_string(), Operation::Delete, None, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -156,11 +135,8 @@ fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
     let f = &t.fields;
     let created_at = t.created_at.to_string();
     // Usually equal (a new tune): format once.
-    let last_modified_at = if t.last_modified_at == t.created_at {
-        created_at.clone()
-    } else {
-        t.last_modified_at.to_string()
-    };
+    let last_modified_at =
+        if t.last_modified_at == t.created_at { created_at.clone() } else { t.last_modified_at.to_string() };
     tx.prepare_cached(&format!(
         "INSERT INTO tune ({TUNE_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
@@ -208,10 +184,7 @@ pub(super) fn tune_from_row(row: &Row<'_>) -> rusqlite::Result<Tune> {
             release_year: row.get(8)?,
             incipit: row.get(9)?,
         },
-        user_id: row
-            .get::<_, Option<String>>(10)?
-            .map(|s| parse_text(10, &s))
-            .transpose()?,
+        user_id: row.get::<_, Option<String>>(10)?.map(|s| parse_text(10, &s)).transpose()?,
         created_at: parse_col(row, 11)?,
         last_modified_at: parse_col(row, 12)?,
         sync_version: row.get(13)?,
@@ -234,9 +207,8 @@ where
     T: std::str::FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    s.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
+    s.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 #[cfg(test)]
@@ -255,11 +227,7 @@ mod tests {
     }
 
     fn draft(title: &str) -> TuneDraft {
-        TuneDraft {
-            title: title.into(),
-            tune_type: "reel".into(),
-            ..TuneDraft::default()
-        }
+        TuneDraft { title: title.into(), tune_type: "reel".into(), ..TuneDraft::default() }
     }
 
     fn count(db: &Database, sql: &str) -> i64 {
@@ -282,18 +250,10 @@ mod tests {
     fn invalid_input_changes_nothing() {
         let mut db = db();
         let kept = db.create_tune(&draft("Kept")).unwrap();
-        let bad = TuneDraft {
-            release_year: "12".into(),
-            ..draft("")
-        };
-        let Err(DbError::Invalid(errors)) = db.create_tune(&bad) else {
-            panic!("invalid draft accepted")
-        };
+        let bad = TuneDraft { release_year: "12".into(), ..draft("") };
+        let Err(DbError::Invalid(errors)) = db.create_tune(&bad) else { panic!("invalid draft accepted") };
         assert!(errors.get(Field::Title).is_some() && errors.get(Field::ReleaseYear).is_some());
-        assert!(matches!(
-            db.update_tune(kept.id, &bad),
-            Err(DbError::Invalid(_))
-        ));
+        assert!(matches!(db.update_tune(kept.id, &bad), Err(DbError::Invalid(_))));
         assert_eq!(db.get_tune(kept.id).unwrap(), Some(kept));
         assert_eq!(count(&db, "SELECT count(*) FROM tune"), 1);
     }
@@ -303,15 +263,8 @@ mod tests {
         let mut db = db();
         let created = db.create_tune(&draft("Old")).unwrap();
         db.set_clock(|| Timestamp(1_795_238_999_000));
-        let updated = db
-            .update_tune(
-                created.id,
-                &TuneDraft {
-                    mode: "D major".into(),
-                    ..draft("New")
-                },
-            )
-            .unwrap();
+        let updated =
+            db.update_tune(created.id, &TuneDraft { mode: "D major".into(), ..draft("New") }).unwrap();
         assert_eq!(updated.fields.title, "New");
         assert_eq!(updated.fields.mode.as_deref(), Some("D major"));
         assert_eq!(updated.created_at, created.created_at);
@@ -363,10 +316,7 @@ mod tests {
         db.close().unwrap();
         let db = Database::open(rusqlite::Connection::open(&path).unwrap()).unwrap();
         assert_eq!(db.device_id(), device);
-        assert_eq!(
-            db.get_tune(t.id).unwrap().unwrap().fields.title,
-            "Persistent"
-        );
+        assert_eq!(db.get_tune(t.id).unwrap().unwrap().fields.title, "Persistent");
         drop(db);
         std::fs::remove_dir_all(dir).unwrap();
     }

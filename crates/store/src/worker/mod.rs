@@ -1,56 +1,203 @@
 //! The database worker: a dedicated Web Worker that owns the SQLite connection.
 //!
-//! Requests arrive as JSON text and are answered strictly in arrival order, so the UI
-//! never blocks and writes never interleave. Only the storage opening ([`storage`]) and
-//! the `postMessage` plumbing here are browser code; the handling is [`crate::service`].
+//! Requests arrive as JSON text. Data requests are answered strictly in arrival order,
+//! so writes never interleave; a push runs alongside them (it touches the database only
+//! between network requests) and answers when it ends. Only the storage ([`storage`])
+//! and the `postMessage` plumbing here are browser code; the rest is [`crate::service`]
+//! and [`crate::push`].
 
 pub mod storage;
 
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
 use futures_util::StreamExt;
+use tunebook_core::protocol::{
+    self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
+};
+use tunebook_core::supabase::SupabaseConfig;
+use tunebook_core::supabase::fetch::FetchTransport;
+use tunebook_core::sync::{PushOutcome, PushReport};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use tunebook_core::protocol::{self, Request, Response, ResponseEnvelope, WorkerError};
-
 use crate::db::Database;
-use crate::service;
+use crate::{push, service};
+use storage::Backing;
 
-/// The worker's state: the open database, once `Open` succeeded.
-#[derive(Default)]
-pub struct WorkerState {
-    db: Option<Database>,
+/// The open database.
+struct OpenDb {
+    name: String,
+    db: Rc<RefCell<Database>>,
 }
 
-impl WorkerState {
-    /// Answers one message (JSON text in, JSON text out).
-    pub async fn handle_text(&mut self, text: &str) -> String {
-        let reply = match protocol::decode_request(text) {
-            Ok(envelope) => ResponseEnvelope {
-                id: envelope.id,
-                result: self.handle(envelope.request).await,
-            },
-            Err((id, error)) => ResponseEnvelope {
-                id: id.unwrap_or(0),
-                result: Err(error),
-            },
-        };
-        protocol::encode(&reply)
+/// Lets database switches wait for a running push to finish.
+#[derive(Default)]
+struct PushGate {
+    running: Cell<bool>,
+    waiting: RefCell<Vec<oneshot::Sender<()>>>,
+}
+
+impl PushGate {
+    async fn idle(&self) {
+        if !self.running.get() {
+            return;
+        }
+        let (done, wait) = oneshot::channel();
+        self.waiting.borrow_mut().push(done);
+        let _ = wait.await;
     }
 
-    async fn handle(&mut self, request: Request) -> Result<Response, WorkerError> {
-        match (request, &mut self.db) {
-            (Request::Open { name }, None) => {
-                let (db, info) = storage::open(&name).await?;
-                self.db = Some(db);
-                Ok(Response::Opened(info))
-            }
-            (request, Some(db)) => service::handle(db, request),
-            (_, None) => Err(WorkerError::NotOpen),
+    fn finish(&self) {
+        self.running.set(false);
+        for waiter in self.waiting.borrow_mut().drain(..) {
+            let _ = waiter.send(());
         }
     }
 }
 
-/// The worker's entry point: wires `onmessage` to a sequential request loop.
+/// How a message is answered.
+pub enum Reply {
+    /// The answer, now.
+    Now(String),
+    /// The answer, when this future ends (a push).
+    Later(Pin<Box<dyn Future<Output = String>>>),
+}
+
+/// The worker's state: where databases live, and the open one.
+#[derive(Default)]
+pub struct WorkerState {
+    backing: Option<Backing>,
+    open: Option<OpenDb>,
+    push: Rc<PushGate>,
+}
+
+impl WorkerState {
+    /// Answers one message (JSON text in, JSON text out).
+    pub async fn handle_text(&mut self, text: &str) -> Reply {
+        match protocol::decode_request(text) {
+            Ok(RequestEnvelope { id, request: Request::Push { config, access_token } }) => {
+                Reply::Later(self.push_task(id, config, access_token))
+            }
+            Ok(RequestEnvelope { id, request }) => {
+                Reply::Now(protocol::encode(&ResponseEnvelope { id, result: self.handle(request).await }))
+            }
+            Err((id, error)) => {
+                Reply::Now(protocol::encode(&ResponseEnvelope { id: id.unwrap_or(0), result: Err(error) }))
+            }
+        }
+    }
+
+    /// The files OPFS holds (tests check that deleted databases are gone).
+    pub fn files(&self) -> Vec<String> {
+        self.backing.as_ref().map(Backing::files).unwrap_or_default()
+    }
+
+    async fn handle(&mut self, request: Request) -> Result<Response, WorkerError> {
+        match request {
+            Request::Open { name, device_id } => self.open(name, device_id).await,
+            Request::Adopt { from } => {
+                self.push.idle().await;
+                let (open, backing) = self.open_db()?;
+                if matches!(backing, Backing::Memory { .. }) || open.name == from {
+                    // In memory there is one database for the whole session.
+                    return Ok(Response::Adopted { tunes: 0 });
+                }
+                let tunes = open.db.borrow_mut().adopt_from(&from)?;
+                backing.delete(&from)?;
+                Ok(Response::Adopted { tunes })
+            }
+            Request::DeleteDatabase { name } => {
+                self.push.idle().await;
+                if self.open.as_ref().is_some_and(|o| o.name == name) {
+                    self.close()?;
+                }
+                self.backing()?.delete(&name)?;
+                Ok(Response::Done)
+            }
+            request => {
+                let (open, _) = self.open_db()?;
+                service::handle(&mut open.db.borrow_mut(), request)
+            }
+        }
+    }
+
+    async fn open(&mut self, name: String, device_id: Option<String>) -> Result<Response, WorkerError> {
+        self.push.idle().await;
+        if self.backing.is_none() {
+            self.backing = Some(Backing::acquire().await?);
+        }
+        let in_memory = matches!(self.backing, Some(Backing::Memory { .. }));
+        match self.open.as_mut() {
+            // In memory, switching would throw away what the musician did this session.
+            Some(open) if in_memory => open.name = name,
+            _ => {
+                self.close()?;
+                let db = self.backing()?.open(&name, device_id.as_deref())?;
+                self.open = Some(OpenDb { name, db: Rc::new(RefCell::new(db)) });
+            }
+        }
+        let (open, backing) = self.open_db()?;
+        let device_id = open.db.borrow().device_id().to_string();
+        Ok(Response::Opened(OpenInfo { storage: backing.storage(), device_id }))
+    }
+
+    /// Closes the open database (a push holding it has finished: callers wait first).
+    fn close(&mut self) -> Result<(), WorkerError> {
+        if let Some(open) = self.open.take() {
+            match Rc::try_unwrap(open.db) {
+                Ok(db) => db.into_inner().close()?,
+                Err(_) => return Err(WorkerError::StorageBusy("the database is still in use".into())),
+            }
+        }
+        Ok(())
+    }
+
+    fn backing(&self) -> Result<&Backing, WorkerError> {
+        self.backing.as_ref().ok_or(WorkerError::NotOpen)
+    }
+
+    fn open_db(&self) -> Result<(&OpenDb, &Backing), WorkerError> {
+        match (&self.open, &self.backing) {
+            (Some(open), Some(backing)) => Ok((open, backing)),
+            _ => Err(WorkerError::NotOpen),
+        }
+    }
+
+    fn push_task(
+        &self,
+        id: u64,
+        config: SupabaseConfig,
+        token: String,
+    ) -> Pin<Box<dyn Future<Output = String>>> {
+        let db = self.open.as_ref().map(|o| o.db.clone());
+        let gate = self.push.clone();
+        // Claimed now, not when the task first runs, so two quick requests cannot both push.
+        let claimed = db.is_some() && !gate.running.replace(true);
+        Box::pin(async move {
+            let result = match db {
+                None => Err(WorkerError::NotOpen),
+                Some(_) if !claimed => Ok(Response::Pushed(PushReport {
+                    pushed: 0,
+                    failed: 0,
+                    requests: 0,
+                    outcome: PushOutcome::AlreadyRunning,
+                })),
+                Some(db) => {
+                    let report = push::push(&db, &FetchTransport::default(), &config, &token).await;
+                    gate.finish();
+                    Ok(Response::Pushed(report))
+                }
+            };
+            protocol::encode(&ResponseEnvelope { id, result })
+        })
+    }
+}
+
+/// The worker's entry point: wires `onmessage` to the request loop.
 pub fn start() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
@@ -68,9 +215,19 @@ pub fn start() {
     wasm_bindgen_futures::spawn_local(async move {
         let mut state = WorkerState::default();
         while let Some(text) = receiver.next().await {
-            let reply = state.handle_text(&text).await;
-            // Posting a string cannot fail while the worker is alive.
-            let _ = scope.post_message(&JsValue::from_str(&reply));
+            match state.handle_text(&text).await {
+                // Posting a string cannot fail while the worker is alive.
+                Reply::Now(reply) => {
+                    let _ = scope.post_message(&JsValue::from_str(&reply));
+                }
+                Reply::Later(task) => {
+                    let scope = scope.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let reply = task.await;
+                        let _ = scope.post_message(&JsValue::from_str(&reply));
+                    });
+                }
+            }
         }
     });
 }

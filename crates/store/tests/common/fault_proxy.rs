@@ -35,11 +35,7 @@ impl FaultProxy {
             for client in listener.incoming().flatten() {
                 let fault = {
                     let mut faults = faults.lock().expect("script");
-                    if faults.is_empty() {
-                        Fault::None
-                    } else {
-                        faults.remove(0)
-                    }
+                    if faults.is_empty() { Fault::None } else { faults.remove(0) }
                 };
                 let upstream = upstream.clone();
                 std::thread::spawn(move || serve(client, &upstream, fault));
@@ -50,10 +46,7 @@ impl FaultProxy {
 
     /// Queues faults for the next requests.
     pub fn then(&self, faults: &[Fault]) {
-        self.script
-            .lock()
-            .expect("script")
-            .extend_from_slice(faults);
+        self.script.lock().expect("script").extend_from_slice(faults);
     }
 }
 
@@ -74,10 +67,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let head = String::from_utf8_lossy(&data[..head_end]).to_lowercase();
     let length: usize = head
         .lines()
-        .find_map(|l| {
-            l.strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap_or(0))
-        })
+        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
         .unwrap_or(0);
     while data.len() < head_end + length {
         let n = stream.read(&mut buf).ok()?;
@@ -88,10 +78,8 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
     }
     // One request per connection keeps the relay simple.
     let head = String::from_utf8_lossy(&data[..head_end - 4]).into_owned();
-    let mut lines: Vec<&str> = head
-        .split("\r\n")
-        .filter(|l| !l.to_lowercase().starts_with("connection:"))
-        .collect();
+    let mut lines: Vec<&str> =
+        head.split("\r\n").filter(|l| !l.to_lowercase().starts_with("connection:")).collect();
     lines.push("Connection: close");
     let mut request = format!("{}\r\n\r\n", lines.join("\r\n")).into_bytes();
     request.extend_from_slice(&data[head_end..]);

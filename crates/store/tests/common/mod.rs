@@ -16,24 +16,13 @@ use tunebook_store::push::push;
 
 /// The stack's API as the app sees it.
 pub fn config(stack: &TestStack) -> SupabaseConfig {
-    SupabaseConfig {
-        url: stack.stack().api_url.clone(),
-        anon_key: stack.stack().anon_key.clone(),
-    }
+    SupabaseConfig { url: stack.stack().api_url.clone(), anon_key: stack.stack().anon_key.clone() }
 }
 
 /// Signs up a fresh account and returns its session.
 pub fn sign_up(cfg: &SupabaseConfig, tag: &str) -> Session {
-    let email = format!(
-        "{tag}-{}@example.org",
-        tunebook_core::domain::Uuid::now_v7()
-    );
-    match block_on(auth::sign_up(
-        &BlockingTransport::default(),
-        cfg,
-        &email,
-        "correct horse",
-    )) {
+    let email = format!("{tag}-{}@example.org", tunebook_core::domain::Uuid::now_v7());
+    match block_on(auth::sign_up(&BlockingTransport::default(), cfg, &email, "correct horse")) {
         Ok(SignUpOutcome::SignedIn(session)) => session,
         other => panic!("sign-up: {other:?}"),
     }
@@ -45,33 +34,17 @@ pub fn device() -> RefCell<Database> {
 }
 
 pub fn create(db: &RefCell<Database>, title: &str) -> Tune {
-    db.borrow_mut()
-        .create_tune(&TuneDraft {
-            title: title.into(),
-            ..TuneDraft::default()
-        })
-        .expect("create")
+    db.borrow_mut().create_tune(&TuneDraft { title: title.into(), ..TuneDraft::default() }).expect("create")
 }
 
 pub fn push_now(db: &RefCell<Database>, cfg: &SupabaseConfig, session: &Session) -> PushReport {
-    block_on(push(
-        db,
-        &BlockingTransport::default(),
-        cfg,
-        &session.access_token,
-    ))
+    block_on(push(db, &BlockingTransport::default(), cfg, &session.access_token))
 }
 
 /// One column of the server's row for a tune, as text (`None` if there is no row).
-pub fn server_value(
-    stack: &TestStack,
-    id: &tunebook_core::domain::Uuid,
-    column: &str,
-) -> Option<String> {
+pub fn server_value(stack: &TestStack, id: &tunebook_core::domain::Uuid, column: &str) -> Option<String> {
     stack
-        .sql(&format!(
-            "select {column}::text from public.tune where id = '{id}'"
-        ))
+        .sql(&format!("select {column}::text from public.tune where id = '{id}'"))
         .expect("sql")
         .into_iter()
         .next()
@@ -79,9 +52,7 @@ pub fn server_value(
 }
 
 pub fn server_count(stack: &TestStack, filter: &str) -> i64 {
-    stack
-        .sql(&format!("select count(*) from public.tune where {filter}"))
-        .expect("sql")[0]
+    stack.sql(&format!("select count(*) from public.tune where {filter}")).expect("sql")[0]
         .as_deref()
         .unwrap_or("0")
         .parse()
