@@ -1,19 +1,19 @@
-//! The root component: claims the database for this tab, starts the worker, shows the
-//! storage banner, and routes to the pages once the database is open.
+//! The root component: claims the database for this tab, starts the worker, opens the
+//! account's database, shows the header and the storage banner, and routes to the pages.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-
-use super::db_client::DbClient;
-use super::pages::{ListState, TuneDetail, TuneEditor, TuneList};
-use super::tab_lock;
-use super::unsaved::UnsavedChanges;
 use tunebook_core::protocol::{OpenInfo, Storage};
 
-/// The database file used while signed out.
-const DATABASE_NAME: &str = "tunebook.db";
+use super::auth_flow::open_current;
+use super::context::AppContext;
+use super::db_client::DbClient;
+use super::header::Header;
+use super::pages::{ListState, SettingsPage, SignIn, SignUp, TuneDetail, TuneEditor, TuneList};
+use super::tab_lock;
 
 /// Where startup stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,23 +30,27 @@ enum Startup {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let startup = RwSignal::new(Startup::Claiming);
-    let client: RwSignal<Option<DbClient>> = RwSignal::new(None);
+    let app = AppContext::new();
+    provide_context(app);
     provide_context(ListState::default());
-    let unsaved = UnsavedChanges::default();
-    provide_context(unsaved);
+    let startup = RwSignal::new(Startup::Claiming);
 
     let claim = move |steal: bool| {
         startup.set(Startup::Claiming);
-        spawn_local(claim_database(steal, startup, client));
+        spawn_local(claim_database(steal, startup, app));
     };
     claim(false);
 
+    let online = window_event_listener(ev::online, move |_| app.sync.online(app));
+    let offline = window_event_listener(ev::offline, move |_| app.sync.offline());
+    on_cleanup(move || {
+        online.remove();
+        offline.remove();
+    });
+
     view! {
         <Router>
-            <header class="site-header">
-                <a class="brand" href="/" on:click=move |ev| unsaved.guard_click(ev)>"Tunebook"</a>
-            </header>
+            <Header />
             <main id="main">
                 {move || match startup.get() {
                     Startup::Claiming | Startup::Opening => {
@@ -79,7 +83,7 @@ pub fn App() -> impl IntoView {
                             .into_any()
                     }
                     Startup::Ready(info) => {
-                        match client.get_untracked() {
+                        match app.db.get_untracked() {
                             Some(db) => view! { <Ready info=info db=db /> }.into_any(),
                             None => view! { <p class="loading">"Opening your tunebook…"</p> }.into_any(),
                         }
@@ -91,12 +95,13 @@ pub fn App() -> impl IntoView {
 }
 
 /// Takes (or steals) the tab lock, then starts the worker and opens the database.
-async fn claim_database(steal: bool, startup: RwSignal<Startup>, client: RwSignal<Option<DbClient>>) {
+async fn claim_database(steal: bool, startup: RwSignal<Startup>, app: AppContext) {
     let on_lost = move || {
-        if let Some(db) = client.get_untracked() {
+        app.sync.stop();
+        if let Some(db) = app.db.get_untracked() {
             db.terminate("Tunebook was opened in another tab");
         }
-        client.set(None);
+        app.db.set(None);
         startup.set(Startup::OtherTab);
     };
     match tab_lock::acquire(steal, on_lost).await {
@@ -105,15 +110,16 @@ async fn claim_database(steal: bool, startup: RwSignal<Startup>, client: RwSigna
         Ok(Some(lock)) => {
             startup.set(Startup::Opening);
             let opened = match DbClient::spawn() {
-                Ok(db) => db.open(DATABASE_NAME, None).await.map(|info| (db, info)),
+                Ok(db) => {
+                    app.db.set(Some(db.clone()));
+                    open_current(app).await.inspect_err(|_| db.terminate("could not open"))
+                }
                 Err(e) => Err(e),
             };
             match opened {
-                Ok((db, info)) => {
-                    client.set(Some(db));
-                    startup.set(Startup::Ready(info));
-                }
+                Ok(info) => startup.set(Startup::Ready(info)),
                 Err(e) => {
+                    app.db.set(None);
                     // Let another tab (or a retry here) have a clean start.
                     lock.release();
                     startup.set(Startup::Failed(e.to_string()));
@@ -144,6 +150,9 @@ fn Ready(info: OpenInfo, db: DbClient) -> impl IntoView {
             <Route path=path!("/tunes/new") view=move || view! { <TuneEditor db=new_db.clone() editing=false /> } />
             <Route path=path!("/tunes/:id") view=move || view! { <TuneDetail db=detail_db.clone() /> } />
             <Route path=path!("/tunes/:id/edit") view=move || view! { <TuneEditor db=edit_db.clone() editing=true /> } />
+            <Route path=path!("/signin") view=SignIn />
+            <Route path=path!("/signup") view=SignUp />
+            <Route path=path!("/settings") view=SettingsPage />
         </Routes>
     }
 }

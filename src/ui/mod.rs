@@ -1,9 +1,18 @@
-//! The Leptos single-page app (browser only): startup, routing and the pages.
+//! The Leptos single-page app (browser only): startup, routing, the pages, the account
+//! and the background sync.
 
+mod account;
 mod app;
+mod auth_flow;
+mod context;
 pub mod db_client;
+mod form;
 mod format;
+mod header;
 mod pages;
+mod settings;
+mod storage;
+mod sync;
 pub mod tab_lock;
 mod unsaved;
 

@@ -148,6 +148,18 @@ impl WorkerError {
     }
 }
 
+/// The database used while signed out.
+pub const SIGNED_OUT_DATABASE: &str = "tunebook.db";
+
+/// The database file for an account (`None`: signed out). Each account has its own, so
+/// signing in as someone else never mixes their tunes or pushes them to the wrong account.
+pub fn database_name(user: Option<&Uuid>) -> String {
+    match user {
+        Some(id) => format!("tunebook-{id}.db"),
+        None => SIGNED_OUT_DATABASE.to_string(),
+    }
+}
+
 /// The worker's first message, sent once it listens. A module worker can miss messages
 /// posted before its (asynchronously loaded) code installs `onmessage`, so the UI holds
 /// requests back until this arrives.
@@ -169,4 +181,23 @@ pub fn encode<T: Serialize>(message: &T) -> String {
     serde_json::to_string(message).unwrap_or_else(|e| {
         format!(r#"{{"id":0,"result":{{"Err":{{"BadMessage":"{}"}}}}}}"#, e.to_string().replace('"', "'"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_account_has_its_own_database() {
+        let id: Uuid = "01901234-5678-7fff-bfff-ffffffffffff".parse().unwrap();
+        assert_eq!(database_name(None), "tunebook.db");
+        assert_eq!(database_name(Some(&id)), "tunebook-01901234-5678-7fff-bfff-ffffffffffff.db");
+    }
+
+    #[test]
+    fn requests_survive_the_json_boundary() {
+        let request = Request::Push { config: SupabaseConfig::default(), access_token: "t".into() };
+        let text = encode(&RequestEnvelope { id: 7, request: request.clone() });
+        assert_eq!(decode_request(&text), Ok(RequestEnvelope { id: 7, request }));
+    }
 }

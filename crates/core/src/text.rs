@@ -1,4 +1,4 @@
-//! Words the UI shows that follow rules worth testing (plurals, counts).
+//! Words the UI shows that follow rules worth testing (plurals, counts, status).
 
 /// "1 tune", "37 tunes", or "5 of 37 tunes" when a filter hides some.
 pub fn tune_count(matched: u64, total: u64) -> String {
@@ -11,9 +11,51 @@ pub fn page_range(offset: u32, len: usize) -> String {
     if len == 0 { String::new() } else { format!("Showing {}–{}", offset + 1, offset as usize + len) }
 }
 
+/// The sync status line: "Local only", "Synced", "Syncing 3", "Offline – 2 pending",
+/// "1 failed", "4 pending".
+pub fn sync_status(signed_in: bool, online: bool, running: bool, stats: &crate::sync::QueueStats) -> String {
+    if !signed_in {
+        "Local only".into()
+    } else if running {
+        format!("Syncing {}", stats.pending + stats.syncing)
+    } else if !online {
+        format!("Offline – {} pending", stats.pending + stats.syncing)
+    } else if stats.failed > 0 {
+        format!("{} failed", stats.failed)
+    } else if stats.pending + stats.syncing > 0 {
+        format!("{} pending", stats.pending + stats.syncing)
+    } else {
+        "Synced".into()
+    }
+}
+
+/// "1 change" / "3 changes".
+pub fn changes(n: u64) -> String {
+    if n == 1 { "1 change".into() } else { format!("{n} changes") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::QueueStats;
+
+    #[test]
+    fn sync_status_reads_plainly() {
+        let stats =
+            |pending, syncing, failed| QueueStats { pending, syncing, failed, oldest_pending_at: None };
+        let cases = [
+            ((false, true, false, stats(3, 0, 0)), "Local only"),
+            ((true, true, true, stats(2, 1, 0)), "Syncing 3"),
+            ((true, false, false, stats(2, 0, 0)), "Offline – 2 pending"),
+            ((true, true, false, stats(1, 0, 2)), "2 failed"),
+            ((true, true, false, stats(4, 0, 0)), "4 pending"),
+            ((true, true, false, stats(0, 0, 0)), "Synced"),
+        ];
+        for ((signed_in, online, running, s), text) in cases {
+            assert_eq!(sync_status(signed_in, online, running, &s), text);
+        }
+        assert_eq!((changes(1), changes(2)), ("1 change".to_string(), "2 changes".to_string()));
+    }
 
     #[test]
     fn counts_read_naturally() {

@@ -8,6 +8,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
+use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
 use tunebook_core::domain::{Field, Tune};
@@ -43,6 +44,7 @@ pub fn TuneDetail(db: DbClient) -> impl IntoView {
 
 #[component]
 fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
+    let app = use_app();
     let navigate = use_navigate();
     let confirming = RwSignal::new(false);
     let deleting = RwSignal::new(false);
@@ -70,7 +72,10 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
         deleting.set(true);
         spawn_local(async move {
             match db.delete_tune(id).await {
-                Ok(()) => navigate("/", NavigateOptions { replace: true, ..Default::default() }),
+                Ok(()) => {
+                    app.sync.soon(app);
+                    navigate("/", NavigateOptions { replace: true, ..Default::default() })
+                }
                 Err(e) => {
                     deleting.set(false);
                     delete_error.set(Some(e.to_string()));

@@ -8,8 +8,8 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
+use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
-use crate::ui::unsaved::UnsavedChanges;
 use tunebook_core::domain::{Field, FieldErrors, TUNE_TYPES, TuneDraft, Uuid, validate};
 use tunebook_core::error::DbError;
 use tunebook_core::protocol::WorkerError;
@@ -76,7 +76,8 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
     let saving = RwSignal::new(false);
     let save_error = RwSignal::new(None::<String>);
 
-    let unsaved = use_context::<UnsavedChanges>().unwrap_or_default();
+    let app = use_app();
+    let unsaved = app.unsaved;
     unsaved.arm_before_unload();
     Effect::new(move || unsaved.set(draft.get() != saved_draft.get()));
 
@@ -111,6 +112,7 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
                     Ok(tune) => {
                         saved_draft.set(current);
                         unsaved.set(false);
+                        app.sync.soon(app);
                         navigate(
                             &format!("/tunes/{}", tune.id),
                             NavigateOptions { replace: id.is_none(), ..Default::default() },

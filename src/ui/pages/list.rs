@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::Load;
+use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
 use tunebook_core::list::{ListQuery, SortColumn, TunePage};
@@ -76,12 +77,15 @@ impl ListState {
 #[component]
 pub fn TuneList(db: DbClient) -> impl IntoView {
     let state = use_context::<ListState>().unwrap_or_default();
+    let app = use_app();
     let page: RwSignal<Load<TunePage>> = RwSignal::new(Load::Loading);
     // Only the newest query's answer is shown: typing fast must not flash stale rows.
     let latest = StoredValue::new(0u64);
 
     Effect::new(move || {
         let query = state.query();
+        // Reload when the database under the list changed (sign-in, sign-out).
+        app.data_version.track();
         let db = db.clone();
         let ticket = latest.get_value() + 1;
         latest.set_value(ticket);

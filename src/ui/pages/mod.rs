@@ -1,12 +1,16 @@
 //! One module per route, plus the small views they share.
 
+mod account;
 mod detail;
 mod editor;
 mod list;
+mod settings;
 
+pub use account::{SignIn, SignUp};
 pub use detail::TuneDetail;
 pub use editor::TuneEditor;
 pub use list::{ListState, TuneList};
+pub use settings::SettingsPage;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;

@@ -1,0 +1,97 @@
+//! Settings (`/settings`): the Supabase project to sync with and how often.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use tunebook_core::supabase::SupabaseConfig;
+
+use crate::ui::context::use_app;
+use crate::ui::form::LabeledInput;
+use crate::ui::settings::{INTERVAL_RANGE, Settings};
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let app = use_app();
+    let current = app.settings.get_untracked();
+    let url = RwSignal::new(current.supabase.url.clone());
+    let key = RwSignal::new(current.supabase.anon_key.clone());
+    let interval = RwSignal::new(current.sync_interval_secs.to_string());
+    let project_error = RwSignal::new(None::<String>);
+    let interval_error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(None::<String>);
+    // The session belongs to the project it was made with.
+    let signed_in = Signal::derive(move || app.account.with(|a| a.user().is_some()));
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        saved.set(None);
+        let supabase = SupabaseConfig {
+            url: url.get_untracked().trim().into(),
+            anon_key: key.get_untracked().trim().into(),
+        };
+        let project = supabase.validate();
+        let secs = interval.get_untracked().trim().parse::<u32>().ok().filter(|s| INTERVAL_RANGE.contains(s));
+        project_error.set(project.clone().err());
+        interval_error.set(secs.is_none().then(|| {
+            format!(
+                "Enter a whole number of seconds from {} to {}.",
+                INTERVAL_RANGE.start(),
+                INTERVAL_RANGE.end()
+            )
+        }));
+        let (Ok(()), Some(secs)) = (project, secs) else { return };
+        let settings = Settings { supabase, sync_interval_secs: secs };
+        if !settings.save() {
+            saved.set(Some("This browser would not store the settings (is storage blocked?).".into()));
+            return;
+        }
+        app.settings.set(settings);
+        if app.sync.is_started() {
+            app.sync.start(app);
+        }
+        saved.set(Some("Settings saved.".into()));
+    };
+    let on_reset = move |_| {
+        Settings::reset();
+        let defaults = Settings::default();
+        url.set(defaults.supabase.url.clone());
+        key.set(defaults.supabase.anon_key.clone());
+        interval.set(defaults.sync_interval_secs.to_string());
+        app.settings.set(defaults);
+        saved.set(Some("Back to the defaults.".into()));
+    };
+
+    view! {
+        <section class="settings">
+            <h1>"Settings"</h1>
+            <form on:submit=on_submit novalidate=true>
+                <h2>"Sync"</h2>
+                <p class="hint">
+                    "Your Supabase project's URL and anon (public) key, from its API settings. "
+                    {move || signed_in.get().then_some("Sign out to change the project.")}
+                </p>
+                <LabeledInput id="supabase-url" label="Supabase URL" kind="url" value=url disabled=signed_in />
+                <LabeledInput
+                    id="supabase-key"
+                    label="Supabase anon key"
+                    value=key
+                    error=project_error
+                    disabled=signed_in
+                />
+                <LabeledInput
+                    id="sync-interval"
+                    label="Sync every (seconds)"
+                    kind="number"
+                    value=interval
+                    error=interval_error
+                />
+                {move || saved.get().map(|text| view! { <p class="notice-ok" role="status">{text}</p> })}
+                <div class="actions">
+                    <button type="submit" class="primary">"Save settings"</button>
+                    <button type="button" on:click=on_reset disabled=move || signed_in.get()>
+                        "Reset to defaults"
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,198 @@
+//! End-to-end sync: the built app in headless Chromium against a real local backend
+//! (PostgreSQL + PostgREST + the auth stand-in), driven by labels and button text.
+//!
+//! Ignored by a plain `cargo test`; `scripts/test.sh` runs it with `--ignored`.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::dist_dir;
+use support::static_server::StaticServer;
+use support::webdriver::Browser;
+use tunebook_backend::testing::TestStack;
+
+fn click_button(browser: &Browser, text: &str) {
+    let button = browser.wait_for_button(text);
+    browser.click(&button);
+}
+
+fn click_link(browser: &Browser, text: &str) {
+    let link = browser.wait_for_link(text);
+    browser.click(&link);
+}
+
+fn fill(browser: &Browser, label: &str, value: &str) {
+    let field = browser.wait_for_field(label);
+    browser.replace_text(&field, value);
+}
+
+fn create_tune(browser: &Browser, title: &str) {
+    click_link(browser, "New tune");
+    fill(browser, "Title", title);
+    click_button(browser, "Save");
+    browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
+    click_link(browser, "Back to your tunes");
+}
+
+/// The sync status in the header.
+fn status(browser: &Browser) -> String {
+    browser.css_all(".sync-status").first().map(|e| browser.text(e)).unwrap_or_default()
+}
+
+fn wait_for_status(browser: &Browser, wanted: &str) {
+    browser.wait_for(&format!("sync status {wanted:?}"), |b| (status(b) == wanted).then_some(()));
+}
+
+/// Titles of the tunes PostgreSQL holds for the one account in this stack.
+fn server_titles(stack: &TestStack) -> Vec<String> {
+    stack
+        .sql("select title from public.tune where not deleted order by title")
+        .expect("sql")
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn sign_up_sync_through_an_outage_and_sign_out() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    assert_eq!(status(&browser), "Local only");
+
+    // Point the app at this test's backend, syncing every 2 seconds.
+    click_link(&browser, "Settings");
+    fill(&browser, "Supabase URL", &stack.stack().api_url);
+    fill(&browser, "Supabase anon key", &stack.stack().anon_key);
+    fill(&browser, "Sync every (seconds)", "2");
+    click_button(&browser, "Save settings");
+    browser.wait_for_text("Settings saved.");
+
+    // A tune made while signed out is adopted by the new account and pushed.
+    click_link(&browser, "Tunebook");
+    create_tune(&browser, "Made before signing in");
+    click_link(&browser, "Sign in");
+    click_link(&browser, "Create an account");
+    fill(&browser, "Email", "fiddler@example.org");
+    fill(&browser, "Password", "a-long-password");
+    click_button(&browser, "Create account");
+    browser.wait_for_text("fiddler@example.org");
+    browser.wait_for_text("1 tune");
+    wait_for_status(&browser, "Synced");
+    assert_eq!(server_titles(&stack), ["Made before signing in"]);
+    let owner = stack.sql("select user_id::text from public.tune").unwrap();
+    let user = stack.sql("select id::text from auth.users where email = 'fiddler@example.org'").unwrap();
+    assert_eq!(owner, user, "the account owns the adopted tune");
+
+    // The session survives a reload.
+    browser.refresh();
+    browser.wait_for_text("fiddler@example.org");
+    wait_for_status(&browser, "Synced");
+
+    // The backend goes down; a tune made meanwhile waits in the outbox.
+    let config = stack.stop();
+    create_tune(&browser, "Written during the outage");
+    browser.wait_for("a failed attempt", |b| (status(b) == "1 pending").then_some(()));
+
+    // Back up: the tune arrives without anyone doing anything.
+    let stack = TestStack::start_with(config).expect("backend restarts");
+    let restarted = Instant::now();
+    let deadline = restarted + Duration::from_secs(30);
+    while server_titles(&stack).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the tune never reached PostgreSQL; status {:?}",
+            status(&browser)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("tune reached PostgreSQL {:?} after the backend restarted", restarted.elapsed());
+    assert_eq!(server_titles(&stack), ["Made before signing in", "Written during the outage"]);
+    wait_for_status(&browser, "Synced");
+
+    // Signing out with nothing unsynced: the device's copy is deleted.
+    click_button(&browser, "Sign out");
+    browser.wait_for_link("Sign in");
+    browser.wait_for_text("0 tunes");
+    assert_eq!(status(&browser), "Local only");
+    browser.refresh();
+    browser.wait_for_text("0 tunes");
+    browser.wait_for_link("Sign in");
+    assert_eq!(server_titles(&stack).len(), 2, "the account's tunes are safe on the server");
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn signing_out_with_unsynced_changes_asks_first() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&format!("{}/settings", server.url));
+    fill(&browser, "Supabase URL", &stack.stack().api_url);
+    fill(&browser, "Sync every (seconds)", "2");
+    click_button(&browser, "Save settings");
+    browser.wait_for_text("Settings saved.");
+    browser.goto(&format!("{}/signup", server.url));
+    fill(&browser, "Email", "piper@example.org");
+    fill(&browser, "Password", "a-long-password");
+    click_button(&browser, "Create account");
+    browser.wait_for_text("piper@example.org");
+    wait_for_status(&browser, "Synced");
+
+    let _stopped = stack.stop();
+    create_tune(&browser, "Not yet synced");
+    click_button(&browser, "Sign out");
+    browser.wait_for_text("Sign out and lose unsynced changes?");
+    browser.wait_for_text("1 change has not reached your account yet");
+    click_button(&browser, "Stay signed in");
+    browser.wait_for_text("piper@example.org");
+    assert!(browser.body_text().contains("Not yet synced"), "nothing was deleted");
+
+    click_button(&browser, "Sign out");
+    click_button(&browser, "Sign out and discard 1 change");
+    browser.wait_for_link("Sign in");
+    browser.wait_for_text("0 tunes");
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn an_ended_session_keeps_the_data_until_the_musician_signs_in_again() {
+    // Access tokens live one minute, so every sync run refreshes first.
+    let stack = TestStack::start(|c| c.jwt_expiry = 60).expect("backend starts");
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&format!("{}/settings", server.url));
+    fill(&browser, "Supabase URL", &stack.stack().api_url);
+    fill(&browser, "Sync every (seconds)", "2");
+    click_button(&browser, "Save settings");
+    browser.wait_for_text("Settings saved.");
+    browser.goto(&format!("{}/signup", server.url));
+    fill(&browser, "Email", "singer@example.org");
+    fill(&browser, "Password", "a-long-password");
+    click_button(&browser, "Create account");
+    browser.wait_for_text("singer@example.org");
+    wait_for_status(&browser, "Synced");
+
+    // Signed out everywhere (say, from another device): the refresh token is dead.
+    stack.sql("delete from auth.sessions").expect("end sessions");
+    create_tune(&browser, "Kept through it all");
+    browser.wait_for_text("Your session has ended.");
+    browser.wait_for_link("Sign in again");
+    assert!(browser.body_text().contains("Kept through it all"), "the data stays");
+    assert!(server_titles(&stack).is_empty());
+
+    // Signing in again picks up where it left off.
+    click_link(&browser, "Sign in again");
+    fill(&browser, "Email", "singer@example.org");
+    fill(&browser, "Password", "a-long-password");
+    click_button(&browser, "Sign in");
+    browser.wait_for_text("Kept through it all");
+    wait_for_status(&browser, "Synced");
+    assert_eq!(server_titles(&stack), ["Kept through it all"]);
+}
