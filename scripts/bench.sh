@@ -2,6 +2,7 @@
 # Runs Tunebook's benchmarks and prints their tables; each also writes
 # target/bench/<name>.json. Numbers, not pass/fail: compare ratios on a noisy machine.
 #   foundation: the browser app and its SQLite-in-OPFS worker (release build)
+#   sync:       pushing queued changes from the browser to the local stack
 #   backend:    the local gateway and PostgREST
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +12,5 @@ export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 trunk build --release --dist target/bench/dist
 trunk build benches/browser/index.html --release --dist target/bench/dist/bench --public-url /bench/
 cargo bench -p tunebook --bench foundation --locked
+cargo bench -p tunebook --bench sync --locked
 cargo bench -p tunebook-backend --bench gateway --locked

@@ -1,14 +1,33 @@
-//! The browser half of the foundation benchmark (see benches/foundation.rs), built by
-//! Trunk from benches/browser/index.html. Through the real worker protocol and OPFS it
-//! times a 10,000-tune import (three times) and 200 single edits, seeds the app's own database with
-//! the same tunes, and leaves the results in `window.__tunebookBench` as JSON.
+//! The browser half of the benchmarks (benches/foundation.rs and benches/sync.rs), built
+//! by Trunk from benches/browser/index.html. Through the real worker protocol and OPFS:
+//! - by default, it times a 10,000-tune import (three times) and 200 single edits, and
+//!   seeds the app's own database with the same tunes;
+//! - with `?mode=push&url=…&key=…&token=…`, it queues 10,000 tunes and times pushing them
+//!   to that Supabase project, then times single edits pushed at once.
+//!
+//! Results are left in `window.__tunebookBench` as JSON.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use wasm_bindgen::JsValue;
     console_error_panic_hook::set_once();
     wasm_bindgen_futures::spawn_local(async {
-        let text = match run().await {
+        let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+        let param = |name: &str| {
+            query.trim_start_matches('?').split('&').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                (k == name)
+                    .then(|| js_sys::decode_uri_component(v).ok().and_then(|s| s.as_string()))
+                    .flatten()
+            })
+        };
+        let result = match (param("mode").as_deref(), param("url"), param("key"), param("token")) {
+            (Some("push"), Some(url), Some(anon_key), Some(token)) => {
+                run_push(tunebook_core::supabase::SupabaseConfig { url, anon_key }, token).await
+            }
+            _ => run().await,
+        };
+        let text = match result {
             Ok(v) => v.to_string(),
             Err(e) => serde_json::json!({ "error": e }).to_string(),
         };
@@ -68,6 +87,53 @@ async fn run() -> Result<serde_json::Value, String> {
         "inserted": drafts_len,
         "insert_ms": insert_ms,
         "edits_ms": edits_ms,
+    }))
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn run_push(
+    config: tunebook_core::supabase::SupabaseConfig,
+    token: String,
+) -> Result<serde_json::Value, String> {
+    use tunebook::ui::db_client::DbClient;
+    use tunebook_core::list::ListQuery;
+
+    let now = || web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default();
+    let db = DbClient::spawn().map_err(|e| e.to_string())?;
+    db.open("bench-push.db", None).await.map_err(|e| e.to_string())?;
+    let drafts = tunebook_core::sample::drafts(10_000, 2);
+    db.import_tunes(drafts.clone()).await.map_err(|e| e.to_string())?;
+    let queued = db.queue_stats().await.map_err(|e| e.to_string())?.pending;
+
+    let started = now();
+    let report = db.push(config.clone(), token.clone()).await.map_err(|e| e.to_string())?;
+    let push_ms = now() - started;
+    if report.pushed as u64 != queued {
+        return Err(format!("pushed {} of {queued}: {report:?}", report.pushed));
+    }
+
+    // One edit, then a push straight away (the worker otherwise idle): until the push
+    // returns, the row is committed in PostgreSQL.
+    let rows =
+        db.list_tunes(ListQuery { limit: 50, ..ListQuery::default() }).await.map_err(|e| e.to_string())?.rows;
+    let mut edit_to_server_ms = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let mut draft = drafts[i].clone();
+        draft.title = format!("{} (edited)", row.title);
+        let started = now();
+        db.save_tune(Some(row.id), draft).await.map_err(|e| e.to_string())?;
+        let report = db.push(config.clone(), token.clone()).await.map_err(|e| e.to_string())?;
+        edit_to_server_ms.push(now() - started);
+        if report.pushed != 1 {
+            return Err(format!("edit push: {report:?}"));
+        }
+    }
+    db.terminate("done");
+    Ok(serde_json::json!({
+        "queued": queued,
+        "push_ms": push_ms,
+        "requests": report.requests,
+        "edit_to_server_ms": edit_to_server_ms,
     }))
 }
 

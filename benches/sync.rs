@@ -1,0 +1,109 @@
+//! The push benchmark: prints a table and writes `target/bench/sync.json`.
+//!
+//! Run it with `scripts/bench.sh`. Against a throwaway local stack (PostgreSQL with
+//! fsync off), from the release benchmark page in headless Chromium, through the real
+//! worker and `fetch`:
+//! - 10,000 queued tunes pushed: rows/s and the number of requests;
+//! - one edit committed locally and pushed at once (worker otherwise idle) until the row
+//!   is in PostgreSQL: p50 and p95 of 50. (In the app, the push starts 0.8 s after the
+//!   last edit, to batch bursts of typing.)
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::static_server::StaticServer;
+use support::webdriver::Browser;
+use tunebook_backend::testing::TestStack;
+use tunebook_core::supabase::SupabaseConfig;
+use tunebook_core::supabase::auth::{self, SignUpOutcome};
+use tunebook_store::native::{BlockingTransport, block_on};
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(((p / 100.0) * (sorted.len().max(1) - 1) as f64).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dist = root.join("target/bench/dist");
+    assert!(dist.join("bench/index.html").is_file(), "run scripts/bench.sh (it builds the benchmark page)");
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let config =
+        SupabaseConfig { url: stack.stack().api_url.clone(), anon_key: stack.stack().anon_key.clone() };
+    let session = match block_on(auth::sign_up(
+        &BlockingTransport::default(),
+        &config,
+        "bench@example.org",
+        "bench-password",
+    )) {
+        Ok(SignUpOutcome::SignedIn(session)) => session,
+        other => panic!("sign-up: {other:?}"),
+    };
+
+    let server = StaticServer::start(&dist);
+    let browser = Browser::start();
+    browser.goto(&format!(
+        "{}/bench/?mode=push&url={}&key={}&token={}",
+        server.url,
+        encode(&config.url),
+        encode(&config.anon_key),
+        encode(&session.access_token)
+    ));
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let results: Value = loop {
+        if let Some(text) = browser.execute("return window.__tunebookBench || null", vec![]).as_str() {
+            break serde_json::from_str(text).expect("bench JSON");
+        }
+        assert!(Instant::now() < deadline, "browser benchmark did not finish");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(results.get("error").is_none(), "browser benchmark failed: {results}");
+    let on_server: i64 = stack.sql("select count(*) from public.tune").expect("sql")[0]
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+
+    let queued = results["queued"].as_f64().unwrap_or_default();
+    let push_ms = results["push_ms"].as_f64().unwrap_or(f64::NAN);
+    let requests = results["requests"].as_u64().unwrap_or_default();
+    let edits: Vec<f64> = results["edit_to_server_ms"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let report = json!({
+        "push_10000": {"rows": queued, "ms": push_ms, "rows_per_sec": queued / (push_ms / 1000.0), "requests": requests, "rows_in_postgres": on_server},
+        "edit_to_postgres_ms": {"p50": percentile(&edits, 50.0), "p95": percentile(&edits, 95.0), "count": edits.len(),
+                                 "note": "edit, then push at once with the worker idle; the app waits 0.8 s after the last edit before pushing"},
+        "notes": "throwaway PostgreSQL with fsync off; release build; 2-core shared machine",
+    });
+    println!("Tunebook push benchmark (browser worker → local stack, this machine)");
+    println!("{:<52} {:>14}", "measure", "value");
+    println!("{:<52} {:>14.0}", "push 10,000 queued tunes (rows/s)", queued / (push_ms / 1000.0));
+    println!("{:<52} {:>14}", "requests used", requests);
+    println!("{:<52} {:>14}", "rows in PostgreSQL afterwards", on_server);
+    println!(
+        "{:<52} {:>14}",
+        "edit to PostgreSQL p50 / p95 (ms)",
+        format!("{:.1} / {:.1}", percentile(&edits, 50.0), percentile(&edits, 95.0))
+    );
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    let file = out.join("sync.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&report).expect("json")).expect("write report");
+    println!("wrote {}", file.display());
+}
