@@ -28,4 +28,4 @@ cargo test -p tunebook --target wasm32-unknown-unknown --locked \
 
 say "End-to-end tests (the built app in headless Chromium)"
 trunk build
-cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync -- --ignored
+cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa -- --ignored

@@ -196,3 +196,48 @@ fn an_ended_session_keeps_the_data_until_the_musician_signs_in_again() {
     wait_for_status(&browser, "Synced");
     assert_eq!(server_titles(&stack), ["Kept through it all"]);
 }
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn refused_changes_are_listed_with_the_servers_message_and_can_be_retried_or_discarded() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    // This project refuses one particular title (a stand-in for any permanent refusal).
+    stack
+        .sql(
+            "alter table public.tune add constraint no_forbidden_title check (title <> 'The Forbidden Reel')",
+        )
+        .expect("constraint");
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&format!("{}/settings", server.url));
+    fill(&browser, "Supabase URL", &stack.stack().api_url);
+    fill(&browser, "Sync every (seconds)", "2");
+    click_button(&browser, "Save settings");
+    browser.wait_for_text("Settings saved.");
+    browser.goto(&format!("{}/signup", server.url));
+    fill(&browser, "Email", "harper@example.org");
+    fill(&browser, "Password", "a-long-password");
+    click_button(&browser, "Create account");
+    browser.wait_for_text("harper@example.org");
+
+    create_tune(&browser, "The Forbidden Reel");
+    create_tune(&browser, "An Allowed Jig");
+    wait_for_status(&browser, "1 failed");
+    assert_eq!(server_titles(&stack), ["An Allowed Jig"], "the refused change does not block the other");
+
+    click_link(&browser, "1 failed");
+    browser.wait_for_text("Changes the server refused");
+    browser.wait_for_text("The Forbidden Reel");
+    browser.wait_for_text("no_forbidden_title");
+    click_button(&browser, "Retry");
+    wait_for_status(&browser, "1 failed");
+
+    click_button(&browser, "Discard");
+    browser.wait_for_text("Discard this change?");
+    click_button(&browser, "Keep it");
+    assert!(browser.body_text().contains("The Forbidden Reel"));
+    click_button(&browser, "Discard");
+    click_button(&browser, "Discard change");
+    wait_for_status(&browser, "Synced");
+    browser.wait_for_text("None.");
+}

@@ -12,7 +12,8 @@ use super::auth_flow::open_current;
 use super::context::AppContext;
 use super::db_client::DbClient;
 use super::header::Header;
-use super::pages::{ListState, SettingsPage, SignIn, SignUp, TuneDetail, TuneEditor, TuneList};
+use super::pages::{ListState, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList};
+use super::pwa;
 use super::tab_lock;
 
 /// Where startup stands.
@@ -41,6 +42,9 @@ pub fn App() -> impl IntoView {
     };
     claim(false);
 
+    let update_ready = RwSignal::new(false);
+    pwa::register(move || update_ready.set(true));
+
     let online = window_event_listener(ev::online, move |_| app.sync.online(app));
     let offline = window_event_listener(ev::offline, move |_| app.sync.offline());
     on_cleanup(move || {
@@ -51,6 +55,14 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Header />
+            <Show when=move || update_ready.get()>
+                <div class="banner update" role="status">
+                    "A new version of Tunebook is available. "
+                    <button type="button" on:click=move |_| if app.unsaved.confirm_leave() { pwa::reload_to_update() }>
+                        "Reload"
+                    </button>
+                </div>
+            </Show>
             <main id="main">
                 {move || match startup.get() {
                     Startup::Claiming | Startup::Opening => {
@@ -117,7 +129,15 @@ async fn claim_database(steal: bool, startup: RwSignal<Startup>, app: AppContext
                 Err(e) => Err(e),
             };
             match opened {
-                Ok(info) => startup.set(Startup::Ready(info)),
+                Ok(info) => {
+                    if info.storage == Storage::Opfs {
+                        // Keep the tunes from being evicted; the answer shows in Settings.
+                        spawn_local(async {
+                            pwa::persist().await;
+                        });
+                    }
+                    startup.set(Startup::Ready(info))
+                }
                 Err(e) => {
                     app.db.set(None);
                     // Let another tab (or a retry here) have a clean start.
@@ -153,6 +173,7 @@ fn Ready(info: OpenInfo, db: DbClient) -> impl IntoView {
             <Route path=path!("/signin") view=SignIn />
             <Route path=path!("/signup") view=SignUp />
             <Route path=path!("/settings") view=SettingsPage />
+            <Route path=path!("/sync") view=SyncPage />
         </Routes>
     }
 }

@@ -116,7 +116,9 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <a href="/settings" on:click=move |ev| unsaved.guard_click(ev)>"Settings"</a>
             </nav>
-            <span class=status_class role="status" title=status_title>{status}</span>
+            <a href="/sync" class=status_class role="status" title=status_title on:click=move |ev| unsaved.guard_click(ev)>
+                {status}
+            </a>
             <div class="account">{account_area}</div>
         </header>
         {move || app.account.with(|a| matches!(a, Account::Ended { .. })).then(|| {

@@ -10,6 +10,7 @@ mod form;
 mod format;
 mod header;
 mod pages;
+mod pwa;
 mod settings;
 mod storage;
 mod sync;

@@ -304,6 +304,19 @@ impl Browser {
         self.cmd("POST", "/window", Some(json!({ "handle": handle })));
     }
 
+    /// Sends a Chrome DevTools Protocol command (network emulation, app manifest checks).
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.cmd("POST", "/goog/cdp/execute", Some(json!({ "cmd": command, "params": params })))
+    }
+
+    /// Cuts the page (and its workers) off the network, or restores it.
+    pub fn set_offline(&self, offline: bool) {
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        );
+    }
+
     /// Saves a PNG screenshot of the viewport.
     pub fn screenshot(&self, path: &Path) {
         let data = self.cmd("GET", "/screenshot", None);

@@ -34,10 +34,58 @@ pub fn changes(n: u64) -> String {
     if n == 1 { "1 change".into() } else { format!("{n} changes") }
 }
 
+/// A byte count for people: "850 B", "12.3 KB", "4.1 MB", "2.0 GB".
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1000.0 {
+        return format!("{n:.0} B");
+    }
+    let mut value = n / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// How long ago, roughly: "just now", "5 seconds ago", "3 minutes ago", "2 hours ago",
+/// "4 days ago".
+pub fn ago(seconds: i64) -> String {
+    let plural =
+        |n: i64, unit: &str| if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") };
+    match seconds {
+        s if s < 5 => "just now".into(),
+        s if s < 60 => plural(s, "second"),
+        s if s < 3600 => plural(s / 60, "minute"),
+        s if s < 86_400 => plural(s / 3600, "hour"),
+        s => plural(s / 86_400, "day"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sync::QueueStats;
+
+    #[test]
+    fn sizes_and_ages_read_naturally() {
+        let sizes =
+            [(0.0, "0 B"), (999.0, "999 B"), (12_345.0, "12.3 KB"), (4_100_000.0, "4.1 MB"), (2e9, "2.0 GB")];
+        for (n, text) in sizes {
+            assert_eq!(bytes(n), text);
+        }
+        let ages = [
+            (0, "just now"),
+            (5, "5 seconds ago"),
+            (61, "1 minute ago"),
+            (7_300, "2 hours ago"),
+            (200_000, "2 days ago"),
+        ];
+        for (s, text) in ages {
+            assert_eq!(ago(s), text);
+        }
+    }
 
     #[test]
     fn sync_status_reads_plainly() {

@@ -5,12 +5,14 @@ mod detail;
 mod editor;
 mod list;
 mod settings;
+mod sync;
 
 pub use account::{SignIn, SignUp};
 pub use detail::TuneDetail;
 pub use editor::TuneEditor;
 pub use list::{ListState, TuneList};
 pub use settings::SettingsPage;
+pub use sync::SyncPage;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;

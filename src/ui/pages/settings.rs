@@ -2,10 +2,13 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use tunebook_core::supabase::SupabaseConfig;
+use tunebook_core::text::bytes;
 
 use crate::ui::context::use_app;
 use crate::ui::form::LabeledInput;
+use crate::ui::pwa;
 use crate::ui::settings::{INTERVAL_RANGE, Settings};
 
 #[component]
@@ -60,6 +63,38 @@ pub fn SettingsPage() -> impl IntoView {
         saved.set(Some("Back to the defaults.".into()));
     };
 
+    let storage = RwSignal::new(None::<pwa::StorageStatus>);
+    spawn_local(async move { storage.set(Some(pwa::status().await)) });
+    let ask_persist = move |_| {
+        spawn_local(async move {
+            pwa::persist().await;
+            storage.set(Some(pwa::status().await));
+        })
+    };
+    let storage_view = move || {
+        storage.get().map(|s| {
+            let persisted = if s.persisted {
+                "Yes: the browser will not clear your tunes to make room."
+            } else {
+                "Not granted: the browser may clear your tunes when space runs low (installing Tunebook usually helps)."
+            };
+            let usage = match (s.usage, s.quota) {
+                (Some(used), Some(quota)) => format!("{} of {} available", bytes(used), bytes(quota)),
+                (Some(used), None) => bytes(used),
+                _ => "Unknown".into(),
+            };
+            view! {
+                <dl class="fields">
+                    <dt>"Persistent storage"</dt><dd class="persisted">{persisted}</dd>
+                    <dt>"Storage used"</dt><dd>{usage}</dd>
+                </dl>
+                {(!s.persisted).then(|| view! {
+                    <div class="actions"><button type="button" on:click=ask_persist>"Ask to keep my tunes"</button></div>
+                })}
+            }
+        })
+    };
+
     view! {
         <section class="settings">
             <h1>"Settings"</h1>
@@ -92,6 +127,8 @@ pub fn SettingsPage() -> impl IntoView {
                     </button>
                 </div>
             </form>
+            <h2>"Storage"</h2>
+            {storage_view}
         </section>
     }
 }

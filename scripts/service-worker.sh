@@ -1,0 +1,18 @@
+#!/bin/sh
+# Generates sw.js for a Trunk build: the list of every file the build produced and a
+# version hashed from their contents, filled into pwa/sw.js. Trunk runs it after each
+# build (see Trunk.toml); it also runs standalone on a built directory:
+#   scripts/service-worker.sh dist
+set -eu
+template="$(cd "$(dirname "$0")/.." && pwd)/pwa/sw.js"
+dir="${TRUNK_STAGING_DIR:-${1:?usage: service-worker.sh BUILD_DIR}}"
+public_url="${TRUNK_PUBLIC_URL:-/}"
+cd "$dir"
+files=$(find . -type f ! -name sw.js ! -path './bench/*' | sed 's|^\./||' | LC_ALL=C sort)
+version=$(for f in $files; do sha256sum "$f"; done | sha256sum | cut -c1-16)
+list="\"$public_url\""
+for f in $files; do
+  [ "$f" = index.html ] && continue
+  list="$list, \"$public_url$f\""
+done
+sed -e "s|__VERSION__|$version|" -e "s|__PUBLIC_URL__|$public_url|" -e "s|__PRECACHE__|$list|" "$template" > sw.js

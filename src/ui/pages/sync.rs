@@ -1,0 +1,172 @@
+//! The Sync page (`/sync`): where the musician's changes stand, "Sync now", the changes
+//! the server refused (each with its message, Retry and Discard), the last run, and the
+//! details support asks for.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tunebook_core::domain::{Timestamp, Tune};
+use tunebook_core::sync::QueueItem;
+use tunebook_core::text::{ago, sync_status};
+
+use crate::ui::account;
+use crate::ui::context::use_app;
+use crate::ui::format::local_date_time;
+
+/// A refused change's tune title, from its queued row (deletes carry none).
+fn title_of(item: &QueueItem) -> String {
+    item.data
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<Tune>(d).ok())
+        .map(|t| t.fields.title)
+        .unwrap_or_else(|| format!("Tune {}", item.record_id))
+}
+
+#[component]
+pub fn SyncPage() -> impl IntoView {
+    let app = use_app();
+    let failed = RwSignal::new(Vec::<QueueItem>::new());
+    let discarding = RwSignal::new(None::<QueueItem>);
+    let error = RwSignal::new(None::<String>);
+
+    let reload = move || {
+        spawn_local(async move {
+            app.sync.refresh_stats(app).await;
+            if let Some(db) = app.db() {
+                match db.failed_items().await {
+                    Ok(items) => failed.set(items),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            }
+        })
+    };
+    // Reload whenever a run finishes or the data changes.
+    Effect::new(move || {
+        app.sync.status.with(|s| (s.running, s.stats.clone()));
+        app.data_version.track();
+        reload();
+    });
+
+    let signed_in = move || app.account.with(|a| a.session().is_some());
+    let sync_now = move |_| spawn_local(app.sync.run(app, true));
+    let retry = move |id: i64| {
+        spawn_local(async move {
+            if let Some(db) = app.db() {
+                match db.retry_failed(id).await {
+                    Ok(()) => app.sync.soon(app),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            }
+            reload();
+        })
+    };
+    let discard = move |_| {
+        let Some(item) = discarding.get_untracked() else { return };
+        spawn_local(async move {
+            if let Some(db) = app.db()
+                && let Err(e) = db.discard_failed(item.id).await
+            {
+                error.set(Some(e.to_string()));
+            }
+            discarding.set(None);
+            reload();
+        })
+    };
+
+    let stats = move || app.sync.status.with(|s| s.stats.clone());
+    let oldest = move || {
+        stats()
+            .oldest_pending_at
+            .map(|at| ago((Timestamp::now().millis() - at.millis()) / 1000))
+            .unwrap_or_else(|| "—".into())
+    };
+    let last_run = move || {
+        app.sync.status.with(|s| match &s.last {
+            Some(run) => format!(
+                "{} ({}), took {:.0} ms: {}",
+                local_date_time(run.finished_at),
+                ago((Timestamp::now().millis() - run.finished_at.millis()) / 1000),
+                run.duration_ms,
+                run.result
+            ),
+            None => "No sync yet in this session.".into(),
+        })
+    };
+
+    view! {
+        <section class="sync-page">
+            <h1>"Sync"</h1>
+            <p class="sync-summary">
+                {move || {
+                    let signed_in = signed_in();
+                    app.sync.status.with(|s| sync_status(signed_in, s.online, s.running, &s.stats))
+                }}
+            </p>
+            {move || (!signed_in()).then(|| view! {
+                <p class="hint">"Your tunes stay on this device until you " <a href="/signin">"sign in"</a> "."</p>
+            })}
+            <div class="actions">
+                <button type="button" class="primary" on:click=sync_now disabled=move || !signed_in() || app.sync.status.with(|s| s.running)>
+                    "Sync now"
+                </button>
+            </div>
+            <dl class="fields">
+                <dt>"Waiting to sync"</dt><dd>{move || stats().pending}</dd>
+                <dt>"Sending now"</dt><dd>{move || stats().syncing}</dd>
+                <dt>"Refused by the server"</dt><dd>{move || stats().failed}</dd>
+                <dt>"Oldest waiting change"</dt><dd>{oldest}</dd>
+                <dt>"Last sync"</dt><dd>{last_run}</dd>
+            </dl>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <h2>"Changes the server refused"</h2>
+            {move || {
+                let items = failed.get();
+                if items.is_empty() {
+                    return view! { <p class="empty">"None."</p> }.into_any();
+                }
+                view! {
+                    <ul class="failed-items">
+                        {items.into_iter().map(|item| {
+                            let id = item.id;
+                            let title = title_of(&item);
+                            let message = item.error.clone().unwrap_or_default();
+                            let operation = item.operation.as_str();
+                            let for_dialog = item.clone();
+                            view! {
+                                <li>
+                                    <p><strong>{title}</strong> " (" {operation} ", " {item.attempts} " attempts)"</p>
+                                    <p class="server-message">{message}</p>
+                                    <div class="actions">
+                                        <button type="button" on:click=move |_| retry(id)>"Retry"</button>
+                                        <button type="button" class="danger" on:click=move |_| discarding.set(Some(for_dialog.clone()))>
+                                            "Discard"
+                                        </button>
+                                    </div>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+            <Show when=move || discarding.get().is_some()>
+                <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="discard-title">
+                    <h2 id="discard-title">"Discard this change?"</h2>
+                    <p>
+                        "The change to “" {move || discarding.get().map(|i| title_of(&i)).unwrap_or_default()}
+                        "” will never reach your account. This device keeps the tune as it is now."
+                    </p>
+                    <div class="actions">
+                        <button type="button" on:click=move |_| discarding.set(None)>"Keep it"</button>
+                        <button type="button" class="danger" on:click=discard>"Discard change"</button>
+                    </div>
+                </div>
+            </Show>
+            <h2>"For support"</h2>
+            <dl class="fields">
+                <dt>"Device id"</dt><dd><code>{account::device_id().unwrap_or_else(|| "—".into())}</code></dd>
+                <dt>"Account"</dt><dd>{move || app.account.with(|a| a.user().map(|u| u.email.clone()).unwrap_or_else(|| "Signed out".into()))}</dd>
+                <dt>"Server"</dt><dd><code>{move || app.settings.with(|s| s.supabase.url.clone())}</code></dd>
+            </dl>
+        </section>
+    }
+}
