@@ -3,6 +3,7 @@
 # target/bench/<name>.json. Numbers, not pass/fail: compare ratios on a noisy machine.
 #   foundation: the browser app and its SQLite-in-OPFS worker (release build)
 #   sync:       pushing queued changes from the browser to the local stack
+#   pwa:        starting from the service worker cache, and what a repeat visit downloads
 #   backend:    the local gateway and PostgREST
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,5 @@ trunk build --release --dist target/bench/dist
 trunk build benches/browser/index.html --release --dist target/bench/dist/bench --public-url /bench/
 cargo bench -p tunebook --bench foundation --locked
 cargo bench -p tunebook --bench sync --locked
+cargo bench -p tunebook --bench pwa --locked
 cargo bench -p tunebook-backend --bench gateway --locked

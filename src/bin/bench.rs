@@ -3,7 +3,8 @@
 //! - by default, it times a 10,000-tune import (three times) and 200 single edits, and
 //!   seeds the app's own database with the same tunes;
 //! - with `?mode=push&url=…&key=…&token=…`, it queues 10,000 tunes and times pushing them
-//!   to that Supabase project, then times single edits pushed at once.
+//!   to that Supabase project, then times single edits pushed at once;
+//! - with `?mode=seed&count=N`, it only fills the app's database with N tunes.
 //!
 //! Results are left in `window.__tunebookBench` as JSON.
 
@@ -25,6 +26,7 @@ fn main() {
             (Some("push"), Some(url), Some(anon_key), Some(token)) => {
                 run_push(tunebook_core::supabase::SupabaseConfig { url, anon_key }, token).await
             }
+            (Some("seed"), ..) => seed(param("count").and_then(|c| c.parse().ok()).unwrap_or(1_000)).await,
             _ => run().await,
         };
         let text = match result {
@@ -88,6 +90,15 @@ async fn run() -> Result<serde_json::Value, String> {
         "insert_ms": insert_ms,
         "edits_ms": edits_ms,
     }))
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn seed(count: usize) -> Result<serde_json::Value, String> {
+    let db = tunebook::ui::db_client::DbClient::spawn().map_err(|e| e.to_string())?;
+    db.open("tunebook.db", None).await.map_err(|e| e.to_string())?;
+    let seeded = db.import_tunes(tunebook_core::sample::drafts(count, 3)).await.map_err(|e| e.to_string())?;
+    db.terminate("seeded");
+    Ok(serde_json::json!({ "seeded": seeded }))
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -4,13 +4,21 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A running server; it stops when dropped.
 pub struct StaticServer {
     pub url: String,
     stop: Arc<AtomicBool>,
+    served: Arc<Served>,
+}
+
+/// What the server has sent: (path, body bytes) per response.
+#[derive(Default)]
+struct Served {
+    log: Mutex<Vec<(String, u64)>>,
+    bytes: AtomicU64,
 }
 
 impl StaticServer {
@@ -19,8 +27,10 @@ impl StaticServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind static server");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(Served::default());
         let root = root.to_path_buf();
         let stopping = stop.clone();
+        let log = served.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stopping.load(Ordering::Relaxed) {
@@ -28,11 +38,18 @@ impl StaticServer {
                 }
                 if let Ok(stream) = stream {
                     let root = root.clone();
-                    std::thread::spawn(move || serve(stream, &root));
+                    let log = log.clone();
+                    std::thread::spawn(move || serve(stream, &root, &log));
                 }
             }
         });
-        Self { url, stop }
+        Self { url, stop, served }
+    }
+
+    /// The responses sent so far, as (path, body bytes), and forgets them.
+    pub fn take_served(&self) -> Vec<(String, u64)> {
+        self.served.bytes.store(0, Ordering::Relaxed);
+        std::mem::take(&mut *self.served.log.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -44,7 +61,7 @@ impl Drop for StaticServer {
     }
 }
 
-fn serve(mut stream: TcpStream, root: &Path) {
+fn serve(mut stream: TcpStream, root: &Path, served: &Served) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
         Err(_) => return,
@@ -73,6 +90,8 @@ fn serve(mut stream: TcpStream, root: &Path) {
         if stream.write_all(header.as_bytes()).is_err() || stream.write_all(&body).is_err() {
             return;
         }
+        served.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        served.log.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), body.len() as u64));
     }
 }
 
