@@ -40,7 +40,10 @@ fn first_rows(browser: &Browser, url: &str) -> f64 {
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dist = root.join("target/bench/dist");
-    assert!(dist.join("bench/index.html").is_file(), "run scripts/bench.sh (it builds the app and the bench page)");
+    assert!(
+        dist.join("bench/index.html").is_file(),
+        "run scripts/bench.sh (it builds the app and the bench page)"
+    );
     let server = StaticServer::start(&dist);
     let profile = std::env::temp_dir().join(format!("tunebook-bench-pwa-{}", std::process::id()));
     let app = format!("{}/", server.url);
@@ -100,10 +103,19 @@ fn main() {
     println!("{:<56} {:>12.0}", "first visit: load to first rows (ms)", first_visit);
     println!("{:<56} {:>12.0}", "cold start from service worker: load to first rows (ms)", median(&cold));
     println!("{:<56} {:>12.0}", "warm start: load to first rows (ms)", median(&warm));
-    let page_bytes = page_view["navigation_bytes"].as_u64().unwrap_or(u64::MAX) + page_view["resource_bytes"].as_u64().unwrap_or(u64::MAX);
+    let page_bytes = page_view["navigation_bytes"].as_u64().unwrap_or(u64::MAX)
+        + page_view["resource_bytes"].as_u64().unwrap_or(u64::MAX);
     println!("{:<56} {:>12}", "repeat visit: bytes the page fetched from the network", page_bytes);
-    println!("{:<56} {:>12}", "  (navigation served from)", page_view["navigation_delivery"].as_str().unwrap_or("?"));
-    println!("{:<56} {:>12}", "  (server saw: raced navigation / sw.js bytes)", format!("{shell_bytes} / {sw_bytes}"));
+    println!(
+        "{:<56} {:>12}",
+        "  (navigation served from)",
+        page_view["navigation_delivery"].as_str().unwrap_or("?")
+    );
+    println!(
+        "{:<56} {:>12}",
+        "  (server saw: raced navigation / sw.js bytes)",
+        format!("{shell_bytes} / {sw_bytes}")
+    );
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out).expect("target/bench");
     let file = out.join("pwa.json");

@@ -241,3 +241,77 @@ fn refused_changes_are_listed_with_the_servers_message_and_can_be_retried_or_dis
     wait_for_status(&browser, "Synced");
     browser.wait_for_text("None.");
 }
+
+/// A browser pointed at the stack (sync every 2 s) and signed in: signs up when
+/// `sign_up`, else signs in.
+fn signed_in_browser(stack: &TestStack, server: &StaticServer, email: &str, sign_up: bool) -> Browser {
+    let browser = Browser::start();
+    browser.goto(&format!("{}/settings", server.url));
+    fill(&browser, "Supabase URL", &stack.stack().api_url);
+    fill(&browser, "Sync every (seconds)", "2");
+    click_button(&browser, "Save settings");
+    browser.wait_for_text("Settings saved.");
+    browser.goto(&format!("{}/{}", server.url, if sign_up { "signup" } else { "signin" }));
+    fill(&browser, "Email", email);
+    fill(&browser, "Password", "a-long-password");
+    click_button(&browser, if sign_up { "Create account" } else { "Sign in" });
+    browser.wait_for_text(email);
+    browser
+}
+
+fn edit_mode(browser: &Browser, title: &str, mode: &str) {
+    click_link(browser, title);
+    click_link(browser, "Edit");
+    fill(browser, "Mode", mode);
+    click_button(browser, "Save");
+    browser.wait_for_text(mode);
+    click_link(browser, "Back to your tunes");
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn two_browsers_share_tunes_and_resolve_a_conflict() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let server = StaticServer::start(&dist_dir());
+    let phone = signed_in_browser(&stack, &server, "duo@example.org", true);
+    let laptop = signed_in_browser(&stack, &server, "duo@example.org", false);
+
+    // Made on one, it appears on the other.
+    create_tune(&phone, "The Shared Reel");
+    laptop.wait_for_text("The Shared Reel");
+    wait_for_status(&laptop, "Synced");
+
+    // Apart (the laptop is offline), both change the mode.
+    laptop.set_offline(true);
+    edit_mode(&laptop, "The Shared Reel", "D mixolydian");
+    edit_mode(&phone, "The Shared Reel", "D major");
+    wait_for_status(&phone, "Synced");
+    assert_eq!(stack.sql("select mode from public.tune").unwrap(), [Some("D major".to_string())]);
+
+    // Back online, the laptop finds the conflict and keeps both until asked.
+    laptop.set_offline(false);
+    click_link(&laptop, "1 conflict");
+    laptop.wait_for_text("Conflicts");
+    laptop.wait_for_text("The Shared Reel");
+    let mine = laptop.wait_for_field("This device: D mixolydian");
+    let theirs = laptop.wait_for_field("Other device: D major");
+    assert_eq!(
+        laptop.property(&mine, "checked"),
+        serde_json::Value::Bool(true),
+        "this device's version is the default"
+    );
+    laptop.click(&theirs);
+    laptop.click(&mine);
+    click_button(&laptop, "Use my choices");
+    laptop.wait_for_text("No conflicts.");
+    wait_for_status(&laptop, "Synced");
+
+    // The laptop's choice reaches the server and the phone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while stack.sql("select mode from public.tune").unwrap() != [Some("D mixolydian".to_string())] {
+        assert!(std::time::Instant::now() < deadline, "the resolution never reached the server");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    click_link(&phone, "The Shared Reel");
+    phone.wait_for_text("D mixolydian");
+}

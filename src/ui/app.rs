@@ -12,7 +12,9 @@ use super::auth_flow::open_current;
 use super::context::AppContext;
 use super::db_client::DbClient;
 use super::header::Header;
-use super::pages::{ListState, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList};
+use super::pages::{
+    ConflictsPage, ListState, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList,
+};
 use super::pwa;
 use super::tab_lock;
 
@@ -47,9 +49,16 @@ pub fn App() -> impl IntoView {
 
     let online = window_event_listener(ev::online, move |_| app.sync.online(app));
     let offline = window_event_listener(ev::offline, move |_| app.sync.offline());
+    // Coming back to the window: see what the other devices did meanwhile.
+    let focus = window_event_listener(ev::focus, move |_| {
+        if app.sync.is_started() {
+            spawn_local(app.sync.run(app, false));
+        }
+    });
     on_cleanup(move || {
         online.remove();
         offline.remove();
+        focus.remove();
     });
 
     view! {
@@ -174,6 +183,7 @@ fn Ready(info: OpenInfo, db: DbClient) -> impl IntoView {
             <Route path=path!("/signup") view=SignUp />
             <Route path=path!("/settings") view=SettingsPage />
             <Route path=path!("/sync") view=SyncPage />
+            <Route path=path!("/conflicts") view=ConflictsPage />
         </Routes>
     }
 }

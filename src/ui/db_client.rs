@@ -12,11 +12,12 @@ use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use tunebook_core::domain::{Tune, TuneDraft, Uuid};
 use tunebook_core::list::{ListQuery, TunePage};
+use tunebook_core::merge::{Conflict, Part, Side};
 use tunebook_core::protocol::{
     self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
 };
 use tunebook_core::supabase::SupabaseConfig;
-use tunebook_core::sync::{PushReport, QueueItem, QueueStats};
+use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats};
 
 /// Where Trunk puts the worker's loader (worker files are never content-hashed).
 const WORKER_URL: &str = "/tunebook-worker_loader.js";
@@ -196,6 +197,31 @@ impl DbClient {
             Response::Pushed(report) => Ok(report),
             other => Err(unexpected(other)),
         }
+    }
+
+    /// Pulls and applies one page of the account's changes.
+    pub async fn pull(
+        &self,
+        config: SupabaseConfig,
+        access_token: String,
+    ) -> Result<PullOutcome, WorkerError> {
+        match self.request(Request::Pull { config, access_token }).await? {
+            Response::Pulled(outcome) => Ok(outcome),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Conflicts waiting for the musician.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>, WorkerError> {
+        match self.request(Request::Conflicts).await? {
+            Response::Conflicts(conflicts) => Ok(conflicts),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Settles a conflict, each conflicting part from the chosen side.
+    pub async fn resolve_conflict(&self, id: i64, choices: Vec<(Part, Side)>) -> Result<(), WorkerError> {
+        self.done(Request::ResolveConflict { id, choices }).await
     }
 
     /// Counts of queued changes.

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
-use tunebook_core::text::{changes, sync_status};
+use tunebook_core::text::{changes, conflicts, download_progress, sync_status};
 
 use super::account::Account;
 use super::auth_flow::{cancel_sign_out, finish_sign_out, prepare_sign_out};
@@ -69,8 +69,12 @@ pub fn Header() -> impl IntoView {
 
     let status = move || {
         let signed_in = app.account.with(|a| a.session().is_some());
-        app.sync.status.with(|s| sync_status(signed_in, s.online, s.running, &s.stats))
+        app.sync.status.with(|s| match s.pulling {
+            Some((done, total)) => download_progress(done, total),
+            None => sync_status(signed_in, s.online, s.running, &s.stats),
+        })
     };
+    let conflict_count = move || app.sync.status.with(|s| s.stats.conflicts);
     let status_title = move || {
         app.sync.status.with(|s| match s.last_success {
             Some(at) => format!("Last synced {}", local_date_time(at)),
@@ -119,6 +123,11 @@ pub fn Header() -> impl IntoView {
             <a href="/sync" class=status_class role="status" title=status_title on:click=move |ev| unsaved.guard_click(ev)>
                 {status}
             </a>
+            {move || (conflict_count() > 0).then(|| view! {
+                <a href="/conflicts" class="conflicts-link" on:click=move |ev| unsaved.guard_click(ev)>
+                    {conflicts(conflict_count())}
+                </a>
+            })}
             <div class="account">{account_area}</div>
         </header>
         {move || app.account.with(|a| matches!(a, Account::Ended { .. })).then(|| {

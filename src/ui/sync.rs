@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use tunebook_core::domain::Timestamp;
 use tunebook_core::supabase::auth::{self, Session};
 use tunebook_core::supabase::fetch::FetchTransport;
-use tunebook_core::sync::{PushOutcome, QueueStats, SyncScheduler};
+use tunebook_core::sync::{PullOutcome, PushOutcome, QueueStats, SyncScheduler};
 
 use super::account::Account;
 use super::context::AppContext;
@@ -35,12 +35,21 @@ pub struct SyncStatus {
     pub stats: QueueStats,
     pub last: Option<LastRun>,
     pub last_success: Option<Timestamp>,
+    /// While pulling: rows received so far, and the total when the server said.
+    pub pulling: Option<(u64, Option<u64>)>,
 }
 
 impl Default for SyncStatus {
     fn default() -> Self {
         let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
-        Self { online, running: false, stats: QueueStats::default(), last: None, last_success: None }
+        Self {
+            online,
+            running: false,
+            stats: QueueStats::default(),
+            last: None,
+            last_success: None,
+            pulling: None,
+        }
     }
 }
 
@@ -133,7 +142,11 @@ impl SyncController {
         self.busy.set_value(true);
         self.status.update(|s| s.running = true);
         let started = js_sys::Date::now();
-        let outcome = self.push_with_fresh_token(app, &db, session).await;
+        let outcome = match self.push_with_fresh_token(app, &db, session).await {
+            // Then bring in what other devices did.
+            PushOutcome::Complete | PushOutcome::AlreadyRunning => self.pull_all(app, &db).await,
+            failure => failure,
+        };
         let random = js_sys::Math::random();
         self.scheduler.update_value(|s| s.record(&outcome, tunebook_core::platform::now_millis(), random));
         let stats = db.queue_stats().await.unwrap_or_default();
@@ -148,6 +161,48 @@ impl SyncController {
             s.last = Some(LastRun { finished_at, duration_ms: js_sys::Date::now() - started, result, ok });
         });
         self.busy.set_value(false);
+    }
+
+    /// Pulls every page of the account's changes, showing progress, refreshing the token
+    /// once if the server refuses it.
+    async fn pull_all(&self, app: AppContext, db: &super::db_client::DbClient) -> PushOutcome {
+        let mut refreshed = false;
+        let mut received = 0u64;
+        let mut total = None;
+        let mut changed = false;
+        let outcome = loop {
+            let Some(session) = app.account.with_untracked(|a| a.session().cloned()) else {
+                break PushOutcome::Unauthorized { reason: "signed out".into() };
+            };
+            match db.pull(app.supabase(), session.access_token.clone()).await {
+                Ok(PullOutcome::Page(page)) => {
+                    received += u64::from(page.rows);
+                    total = page.total.or(total);
+                    changed |= page.applied > 0 || page.conflicts > 0;
+                    if page.more {
+                        self.status.update(|s| s.pulling = Some((received, total)));
+                        continue;
+                    }
+                    break PushOutcome::Complete;
+                }
+                Ok(PullOutcome::Unauthorized { reason }) if refreshed => {
+                    break PushOutcome::Unauthorized { reason };
+                }
+                Ok(PullOutcome::Unauthorized { .. }) => {
+                    refreshed = true;
+                    if let Err(outcome) = refresh_session(app, &session).await {
+                        break outcome;
+                    }
+                }
+                Ok(PullOutcome::Retry { reason }) => break PushOutcome::Retry { reason },
+                Err(e) => break PushOutcome::Retry { reason: e.to_string() },
+            }
+        };
+        self.status.update(|s| s.pulling = None);
+        if changed {
+            app.data_changed();
+        }
+        outcome
     }
 
     /// Pushes with a token that is fresh, refreshing it first if it is about to expire and

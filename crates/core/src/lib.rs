@@ -6,6 +6,7 @@
 pub mod domain;
 pub mod error;
 pub mod list;
+pub mod merge;
 pub mod platform;
 pub mod protocol;
 pub mod sample;

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Tune, TuneDraft, Uuid};
 use crate::error::DbError;
 use crate::list::{ListQuery, TunePage};
+use crate::merge::{Conflict, Part, Side};
 use crate::supabase::SupabaseConfig;
-use crate::sync::{PushReport, QueueItem, QueueStats};
+use crate::sync::{PullOutcome, PushReport, QueueItem, QueueStats};
 
 /// A request with the id its response will carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,7 +70,18 @@ pub enum Request {
         config: SupabaseConfig,
         access_token: String,
     },
+    /// Pulls and applies one page of the account's changes from Supabase.
+    Pull {
+        config: SupabaseConfig,
+        access_token: String,
+    },
     QueueStats,
+    Conflicts,
+    /// Settles a conflict, each conflicting part from the chosen side.
+    ResolveConflict {
+        id: i64,
+        choices: Vec<(Part, Side)>,
+    },
     FailedItems,
     RetryFailed {
         id: i64,
@@ -96,6 +108,8 @@ pub enum Response {
         tunes: usize,
     },
     Pushed(PushReport),
+    Pulled(PullOutcome),
+    Conflicts(Vec<Conflict>),
     Stats(QueueStats),
     Items(Vec<QueueItem>),
     /// Done, nothing to report.

@@ -92,14 +92,18 @@ pub struct QueueStats {
     pub pending: u64,
     pub syncing: u64,
     pub failed: u64,
+    /// Tunes changed here and elsewhere, waiting for the musician to decide.
+    pub conflicts: u64,
+    /// How far the pull has got (the server's change number).
+    pub pull_cursor: i64,
     /// When the oldest pending change was made.
     pub oldest_pending_at: Option<Timestamp>,
 }
 
 impl QueueStats {
-    /// Changes not yet on the server (pending, in flight, or refused).
+    /// Changes not yet on the server (pending, in flight, refused, or in conflict).
     pub fn unsynced(&self) -> u64 {
-        self.pending + self.syncing + self.failed
+        self.pending + self.syncing + self.failed + self.conflicts
     }
 }
 
@@ -156,9 +160,40 @@ pub struct PushReport {
     pub pushed: u32,
     /// Changes the server refused for good in this run.
     pub failed: u32,
+    /// Changes that met a newer server version and need the musician (merged ones are
+    /// pushed again, not counted here).
+    pub conflicts: u32,
     /// HTTP requests made.
     pub requests: u32,
     pub outcome: PushOutcome,
+}
+
+/// How a pull request ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PullOutcome {
+    /// A page was applied.
+    Page(PullReport),
+    /// The network or the server failed; nothing changed here.
+    Retry { reason: String },
+    /// The access token was refused: refresh it and pull again.
+    Unauthorized { reason: String },
+}
+
+/// What one pulled page did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullReport {
+    /// Rows received.
+    pub rows: u32,
+    /// Rows that changed this device's tunes.
+    pub applied: u32,
+    /// New conflicts.
+    pub conflicts: u32,
+    /// Whether more pages follow.
+    pub more: bool,
+    /// All rows to pull from the start of this pull, when the server said (first page).
+    pub total: Option<u64>,
+    /// The cursor after this page.
+    pub cursor: i64,
 }
 
 /// Exponential backoff with jitter, capped.

@@ -29,6 +29,19 @@ pub fn sync_status(signed_in: bool, online: bool, running: bool, stats: &crate::
     }
 }
 
+/// The pull's progress: "Downloading 2000 of 7000 tunes…" (or without the total).
+pub fn download_progress(done: u64, total: Option<u64>) -> String {
+    match total {
+        Some(total) => format!("Downloading {done} of {total} tunes…"),
+        None => format!("Downloading {done} tunes…"),
+    }
+}
+
+/// "1 conflict" / "3 conflicts".
+pub fn conflicts(n: u64) -> String {
+    if n == 1 { "1 conflict".into() } else { format!("{n} conflicts") }
+}
+
 /// "1 change" / "3 changes".
 pub fn changes(n: u64) -> String {
     if n == 1 { "1 change".into() } else { format!("{n} changes") }
@@ -90,7 +103,7 @@ mod tests {
     #[test]
     fn sync_status_reads_plainly() {
         let stats =
-            |pending, syncing, failed| QueueStats { pending, syncing, failed, oldest_pending_at: None };
+            |pending, syncing, failed| QueueStats { pending, syncing, failed, ..QueueStats::default() };
         let cases = [
             ((false, true, false, stats(3, 0, 0)), "Local only"),
             ((true, true, true, stats(2, 1, 0)), "Syncing 3"),
@@ -103,6 +116,9 @@ mod tests {
             assert_eq!(sync_status(signed_in, online, running, &s), text);
         }
         assert_eq!((changes(1), changes(2)), ("1 change".to_string(), "2 changes".to_string()));
+        assert_eq!((conflicts(1), conflicts(3)), ("1 conflict".to_string(), "3 conflicts".to_string()));
+        assert_eq!(download_progress(2000, Some(7000)), "Downloading 2000 of 7000 tunes…");
+        assert_eq!(download_progress(5, None), "Downloading 5 tunes…");
     }
 
     #[test]

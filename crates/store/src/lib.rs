@@ -3,6 +3,7 @@
 //! that runs them over OPFS.
 
 pub mod db;
+pub mod pull;
 pub mod push;
 pub mod service;
 

@@ -1,32 +1,37 @@
-//! The push: sends queued changes to Supabase in bulk upserts and records the outcome of
-//! each. Database work happens between requests, never across one, so the worker keeps
-//! answering the UI while a push waits on the network.
+//! The push: sends queued changes to Supabase through the conditional `push_tunes` RPC
+//! and records the outcome of each. Database work happens between requests, never
+//! across one, so the worker keeps answering the UI while a push waits on the network.
 
 use std::cell::RefCell;
 
 use serde_json::Value;
 use tunebook_core::domain::Tune;
-use tunebook_core::supabase::rest::{self, RestError};
+use tunebook_core::supabase::rest::{self, PushResult, RestError};
 use tunebook_core::supabase::{SupabaseConfig, Transport};
 use tunebook_core::sync::{PushOutcome, PushReport, QueueItem};
 
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, Reconciled};
 
 /// Changes per request. Hosted Supabase caps request sizes; 100 rows of tunes (at most
 /// ~5 KB each) stays well inside, and one refused row costs at most a few splits.
 pub const BATCH_SIZE: u32 = 100;
 
-/// A batch in flight: queue item ids and the rows to send for them.
+/// A batch in flight: queue item ids, their records, and the changes to send.
 struct Batch {
     ids: Vec<i64>,
-    rows: Vec<Value>,
+    records: Vec<String>,
+    changes: Vec<Value>,
 }
 
 /// Pushes every pending change, batch by batch, oldest first.
 ///
-/// - Accepted batches leave the queue, and the server's version comes back into the rows.
-/// - A batch refused as a whole is split in halves until the refused rows stand alone;
-///   those are marked failed with the server's message and never block the others.
+/// - Each change is applied only if the server's row still has the version the edit
+///   started from. Applied changes leave the queue and the server's version comes back
+///   into the rows. A change that meets a newer server version is merged (and sent again)
+///   or, where both sides changed the same field, kept as a conflict for the musician.
+/// - A change the server refuses (row level security, a constraint) is marked failed
+///   with the server's message and never blocks the others; a batch refused as a whole
+///   is split in halves until the refused changes stand alone.
 /// - A network failure, a server error or a rate limit stops the run; the changes stay
 ///   pending (with one more attempt counted) for the next run.
 /// - A refused token stops the run with [`PushOutcome::Unauthorized`]: refresh and push again.
@@ -39,7 +44,8 @@ pub async fn push<T: Transport>(
     config: &SupabaseConfig,
     access_token: &str,
 ) -> PushReport {
-    let mut report = PushReport { pushed: 0, failed: 0, requests: 0, outcome: PushOutcome::Complete };
+    let mut report =
+        PushReport { pushed: 0, failed: 0, conflicts: 0, requests: 0, outcome: PushOutcome::Complete };
     loop {
         let batch = match db.borrow_mut().begin_push(BATCH_SIZE) {
             Ok(batch) => batch,
@@ -63,17 +69,14 @@ pub async fn push<T: Transport>(
         let mut work = vec![batch];
         while let Some(batch) = work.pop() {
             report.requests += 1;
-            let request = rest::upsert_tunes(config, access_token, &batch.rows);
+            let request = rest::push_tunes(config, access_token, &batch.changes);
             let failure = match transport.send(request).await {
-                Ok(response) if response.is_success() => match rest::parse_tunes(&response.body) {
-                    Ok(rows) => match db.borrow_mut().complete_push(&batch.ids, &rows) {
-                        Ok(()) => {
-                            report.pushed += batch.ids.len() as u32;
-                            continue;
-                        }
+                Ok(response) if response.is_success() => match rest::parse_push_results(&response.body) {
+                    Ok(results) => match settle(db, &batch, results, &mut report) {
+                        Ok(()) => continue,
                         Err(e) => PushOutcome::Retry { reason: format!("local database: {e}") },
                     },
-                    // Accepted but unreadable: sending again is safe (upserts merge).
+                    // Unreadable: sending again is safe (the server skips what it has).
                     Err(e) => PushOutcome::Retry { reason: format!("unreadable reply: {e}") },
                 },
                 Ok(response) => match rest::classify(&response) {
@@ -109,17 +112,57 @@ pub async fn push<T: Transport>(
     }
 }
 
-/// Builds the rows to send. An item whose local row is gone (which no write path
-/// produces) cannot be pushed; it is marked failed rather than retried forever.
+/// Records what the server did with each change of an answered batch.
+fn settle(
+    db: &RefCell<Database>,
+    batch: &Batch,
+    results: Vec<(String, PushResult)>,
+    report: &mut PushReport,
+) -> Result<(), DbError> {
+    let mut db = db.borrow_mut();
+    let mut applied_ids = Vec::new();
+    let mut applied_rows = Vec::new();
+    let mut answered = std::collections::HashSet::new();
+    for (record, result) in results {
+        let Some(pos) = batch.records.iter().position(|r| *r == record) else { continue };
+        let item = batch.ids[pos];
+        answered.insert(item);
+        match result {
+            PushResult::Applied(row) => {
+                applied_ids.push(item);
+                applied_rows.push(row);
+            }
+            PushResult::Conflict(theirs) => {
+                if db.push_conflict(item, &theirs)? == Reconciled::Conflict {
+                    report.conflicts += 1;
+                }
+            }
+            PushResult::Refused { code, message } => {
+                db.mark_failed(&[item], &format!("{message} [{code}]"))?;
+                report.failed += 1;
+            }
+        }
+    }
+    report.pushed += applied_ids.len() as u32;
+    db.complete_push(&applied_ids, &applied_rows)?;
+    let unanswered: Vec<i64> = batch.ids.iter().copied().filter(|id| !answered.contains(id)).collect();
+    db.mark_pending(&unanswered, "the server did not answer for this change")
+}
+
+/// Builds the changes to send: each row with the version its edit started from. An item
+/// whose local row is gone (which no write path produces) cannot be pushed; it is marked
+/// failed rather than retried forever.
 fn prepare(db: &RefCell<Database>, batch: Vec<(QueueItem, Option<Tune>)>) -> Result<Option<Batch>, DbError> {
-    let mut ids = Vec::with_capacity(batch.len());
-    let mut rows = Vec::with_capacity(batch.len());
+    let mut out = Batch { ids: Vec::new(), records: Vec::new(), changes: Vec::new() };
     let mut orphans = Vec::new();
     for (item, row) in batch {
         match row {
             Some(tune) => {
-                ids.push(item.id);
-                rows.push(rest::push_row(&tune));
+                let mut change = rest::push_row(&tune);
+                change["base_version"] = Value::from(tune.sync_version);
+                out.ids.push(item.id);
+                out.records.push(item.record_id);
+                out.changes.push(change);
             }
             None => orphans.push(item.id),
         }
@@ -127,14 +170,15 @@ fn prepare(db: &RefCell<Database>, batch: Vec<(QueueItem, Option<Tune>)>) -> Res
     if !orphans.is_empty() {
         db.borrow_mut().mark_failed(&orphans, "the local row for this change is missing")?;
     }
-    Ok((!ids.is_empty()).then_some(Batch { ids, rows }))
+    Ok((!out.ids.is_empty()).then_some(out))
 }
 
 fn split(batch: Batch) -> (Batch, Batch) {
     let mid = batch.ids.len() / 2;
-    let (mut ids, mut rows) = (batch.ids, batch.rows);
-    let right = Batch { ids: ids.split_off(mid), rows: rows.split_off(mid) };
-    (Batch { ids, rows }, right)
+    let (mut ids, mut records, mut changes) = (batch.ids, batch.records, batch.changes);
+    let right =
+        Batch { ids: ids.split_off(mid), records: records.split_off(mid), changes: changes.split_off(mid) };
+    (Batch { ids, records, changes }, right)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -167,26 +211,32 @@ mod tests {
                 return Err(NetworkError::Unreachable("connection refused".into()));
             }
             if let Some(status) = self.fail_with.get() {
-                return Ok(HttpResponse {
+                return Ok(HttpResponse::new(
                     status,
-                    body: json!({"code": "PGRST301", "message": "boom"}).to_string(),
-                });
+                    json!({"code": "PGRST301", "message": "boom"}).to_string(),
+                ));
             }
-            let rows: Vec<Value> = serde_json::from_str(request.body.as_deref().unwrap_or("[]")).unwrap();
-            if rows.iter().any(|r| r["title"] == "POISON") {
-                let body = json!({"code": "42501", "message": "new row violates row-level security policy"});
-                return Ok(HttpResponse { status: 403, body: body.to_string() });
+            let body: Value = serde_json::from_str(request.body.as_deref().unwrap_or("{}")).unwrap();
+            let changes = body["changes"].as_array().cloned().unwrap_or_default();
+            if changes.iter().any(|r| r["title"] == "POISON-BATCH") {
+                let body = json!({"code": "22P02", "message": "invalid input syntax"});
+                return Ok(HttpResponse::new(400, body.to_string()));
             }
-            let stored: Vec<Value> = rows
+            let results: Vec<Value> = changes
                 .into_iter()
                 .map(|mut r| {
-                    r["sync_version"] = json!(2);
+                    let id = r["id"].clone();
+                    if r["title"] == "POISON" {
+                        return json!({"id": id, "status": "error", "code": "42501",
+                                      "message": "new row violates row-level security policy"});
+                    }
+                    r["sync_version"] = json!(r["base_version"].as_i64().unwrap_or(1) + 1);
                     r["user_id"] = json!("4aaa98dd-b17c-4207-bbdf-7f455076a4a1");
                     r["change_number"] = json!(1);
-                    r
+                    json!({"id": id, "status": "applied", "row": r})
                 })
                 .collect();
-            Ok(HttpResponse { status: 201, body: Value::Array(stored).to_string() })
+            Ok(HttpResponse::new(200, Value::Array(results).to_string()))
         }
     }
 
@@ -207,7 +257,10 @@ mod tests {
         let db = db_with(&["A", "B", "C"]);
         let server = FakeServer::new();
         let report = run(&db, &server);
-        assert_eq!(report, PushReport { pushed: 3, failed: 0, requests: 1, outcome: PushOutcome::Complete });
+        assert_eq!(
+            report,
+            PushReport { pushed: 3, failed: 0, conflicts: 0, requests: 1, outcome: PushOutcome::Complete }
+        );
         let db = db.borrow();
         assert_eq!(db.queue_stats().unwrap().unsynced(), 0);
         let page = db.list_tunes(&Default::default()).unwrap();
@@ -217,13 +270,21 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_row_fails_alone_and_the_rest_get_through() {
-        let db = db_with(&["A", "B", "POISON", "D", "E", "F", "G"]);
+    fn a_batch_refused_whole_is_split_until_the_bad_change_stands_alone() {
+        let db = db_with(&["A", "B", "POISON-BATCH", "D", "E", "F", "G"]);
         let server = FakeServer::new();
         let report = run(&db, &server);
         assert_eq!((report.pushed, report.failed, report.outcome.clone()), (6, 1, PushOutcome::Complete));
         // 7 → 3+4 → (1+2 → 1+1) ...: a handful of requests, not one per row.
         assert!(report.requests <= 7, "{report:?}");
+    }
+
+    #[test]
+    fn a_refused_row_fails_alone_and_the_rest_get_through() {
+        let db = db_with(&["A", "B", "POISON", "D", "E", "F", "G"]);
+        let server = FakeServer::new();
+        let report = run(&db, &server);
+        assert_eq!((report.pushed, report.failed, report.requests), (6, 1, 1), "{report:?}");
         let failed = db.borrow().failed_items().unwrap();
         assert_eq!(failed.len(), 1);
         assert!(failed[0].error.as_deref().unwrap().contains("row-level security"));

@@ -12,7 +12,8 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
         Request::Open { .. }
         | Request::Adopt { .. }
         | Request::DeleteDatabase { .. }
-        | Request::Push { .. } => {
+        | Request::Push { .. }
+        | Request::Pull { .. } => {
             return Err(WorkerError::BadMessage("handled by the worker, not the database".into()));
         }
         Request::ListTunes(q) => Response::Page(db.list_tunes(&q)?),
@@ -32,6 +33,11 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
         }
         Request::DiscardFailed { id } => {
             db.discard_failed(id)?;
+            Response::Done
+        }
+        Request::Conflicts => Response::Conflicts(db.conflicts()?),
+        Request::ResolveConflict { id, choices } => {
+            db.resolve_conflict(id, &choices)?;
             Response::Done
         }
     })

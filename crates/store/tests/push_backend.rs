@@ -107,7 +107,10 @@ fn another_account_can_neither_read_nor_overwrite_and_its_refusal_fails_one_item
     assert_eq!((report.pushed, report.failed, report.outcome), (1, 1, PushOutcome::Complete));
     let failed = bob_db.borrow().failed_items().unwrap();
     assert_eq!(failed.len(), 1);
-    assert!(failed[0].error.as_deref().unwrap_or_default().contains("row-level security"), "{failed:?}");
+    assert!(
+        failed[0].error.as_deref().unwrap_or_default().contains("belongs to another account"),
+        "{failed:?}"
+    );
     assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("Ann's reel"));
     assert_eq!(server_value(&stack, &own.id, "user_id"), Some(bob.user.id.to_string()));
 

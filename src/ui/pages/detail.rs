@@ -19,7 +19,10 @@ pub fn TuneDetail(db: DbClient) -> impl IntoView {
     let tune: RwSignal<Load<Option<Tune>>> = RwSignal::new(Load::Loading);
     {
         let db = db.clone();
+        let app = use_app();
         Effect::new(move || {
+            // Reload when synced changes arrive.
+            app.data_version.track();
             let Some(id) = id.get() else {
                 tune.set(Load::Ready(None));
                 return;

@@ -1,6 +1,7 @@
 //! One module per route, plus the small views they share.
 
 mod account;
+mod conflicts;
 mod detail;
 mod editor;
 mod list;
@@ -8,6 +9,7 @@ mod settings;
 mod sync;
 
 pub use account::{SignIn, SignUp};
+pub use conflicts::ConflictsPage;
 pub use detail::TuneDetail;
 pub use editor::TuneEditor;
 pub use list::{ListState, TuneList};

@@ -220,7 +220,7 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, body: Value) -> HttpResponse {
-        HttpResponse { status, body: body.to_string() }
+        HttpResponse::new(status, body.to_string())
     }
 
     const USER_ID: &str = "4aaa98dd-b17c-4207-bbdf-7f455076a4a1";
@@ -298,7 +298,7 @@ mod tests {
         for (e, retryable, ends) in cases {
             assert_eq!((e.is_retryable(), e.ends_session()), (retryable, ends), "{e:?}");
         }
-        let html = HttpResponse { status: 502, body: "<html>Bad gateway</html>".into() };
+        let html = HttpResponse::new(502, "<html>Bad gateway</html>");
         assert!(matches!(error_from(&html), AuthError::BadReply { status: 502, .. }));
         assert!(matches!(parse_session(&reply(200, json!({"user": {}}))), Err(AuthError::BadReply { .. })));
     }

@@ -1,5 +1,6 @@
-//! PostgREST: the tune upsert the push sends, the rows it returns, and how its errors
-//! divide into "try again later", "refresh the token" and "this change cannot succeed".
+//! PostgREST: the conditional push (the `push_tunes` RPC), the paged pull, the rows they
+//! return, and how errors divide into "try again later", "refresh the token" and "this
+//! change cannot succeed".
 
 use serde_json::{Value, json};
 
@@ -69,13 +70,61 @@ pub fn push_row(tune: &Tune) -> Value {
     })
 }
 
-/// One bulk upsert of `rows` (`POST /rest/v1/tune?on_conflict=id`), merging duplicates
-/// so pushing the same row twice leaves one row, and returning the stored rows.
-pub fn upsert_tunes(cfg: &SupabaseConfig, access_token: &str, rows: &[Value]) -> HttpRequest {
-    let path = format!("/rest/v1/tune?on_conflict=id&columns={}", PUSH_COLUMNS.join(","));
-    cfg.request(Method::Post, &path, Some(access_token))
-        .header("Prefer", "resolution=merge-duplicates,return=representation")
-        .json(&Value::Array(rows.to_vec()))
+/// The largest page a pull asks for (hosted Supabase caps responses at 1,000 rows).
+pub const PULL_PAGE: u32 = 1000;
+
+/// One conditional push of `changes` (`POST /rest/v1/rpc/push_tunes`): each change is a
+/// [`push_row`] plus the `base_version` its edit started from.
+pub fn push_tunes(cfg: &SupabaseConfig, access_token: &str, changes: &[Value]) -> HttpRequest {
+    cfg.request(Method::Post, "/rest/v1/rpc/push_tunes", Some(access_token))
+        .json(&json!({ "changes": Value::Array(changes.to_vec()) }))
+}
+
+/// What the server did with one pushed change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushResult {
+    /// Stored (or already identical); the row as stored.
+    Applied(ServerTune),
+    /// The server's row moved on since the edit's base version; the server's row.
+    Conflict(ServerTune),
+    /// Refused (row level security, a constraint…): sending it again will not help.
+    Refused { code: String, message: String },
+}
+
+/// Reads `push_tunes`' per-change results, keyed by tune id.
+pub fn parse_push_results(body: &str) -> Result<Vec<(String, PushResult)>, String> {
+    let results: Vec<Value> =
+        serde_json::from_str(body).map_err(|e| format!("not a JSON array of results: {e}"))?;
+    results
+        .iter()
+        .map(|r| {
+            let id = r.get("id").and_then(Value::as_str).ok_or("a result without an id")?.to_string();
+            let result = match r.get("status").and_then(Value::as_str) {
+                Some("applied") => PushResult::Applied(server_tune(&r["row"])?),
+                Some("conflict") => PushResult::Conflict(server_tune(&r["row"])?),
+                Some("error") => PushResult::Refused {
+                    code: r.get("code").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    message: r.get("message").and_then(Value::as_str).unwrap_or("refused").to_string(),
+                },
+                other => return Err(format!("unknown status {other:?}")),
+            };
+            Ok((id, result))
+        })
+        .collect()
+}
+
+/// One page of the pull: the account's rows changed after `cursor`, in change order.
+/// The first page (`count`) also asks how many there are, for a progress indicator.
+pub fn pull_tunes(cfg: &SupabaseConfig, access_token: &str, cursor: i64, count: bool) -> HttpRequest {
+    let path =
+        format!("/rest/v1/tune?select=*&change_number=gt.{cursor}&order=change_number.asc&limit={PULL_PAGE}");
+    let request = cfg.request(Method::Get, &path, Some(access_token));
+    if count { request.header("Prefer", "count=exact") } else { request }
+}
+
+/// The total in a `Content-Range: 0-999/7000` header.
+pub fn range_total(content_range: Option<&str>) -> Option<u64> {
+    content_range?.rsplit('/').next()?.parse().ok()
 }
 
 /// Reads the rows PostgREST returned.
@@ -158,7 +207,7 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, body: &str) -> HttpResponse {
-        HttpResponse { status, body: body.into() }
+        HttpResponse::new(status, body)
     }
 
     #[test]
@@ -190,13 +239,42 @@ mod tests {
     }
 
     #[test]
-    fn upsert_request_names_its_columns_and_merges() {
+    fn push_and_pull_requests() {
         let cfg = SupabaseConfig::default();
-        let r = upsert_tunes(&cfg, "tok", &[json!({"id": "x"})]);
-        assert!(r.url.ends_with("/rest/v1/tune?on_conflict=id&columns=id,title,type,structure,mode,genre,composer,artist,release_year,incipit,created_at,last_modified_at,device_id,deleted"));
-        assert_eq!(r.header_value("prefer"), Some("resolution=merge-duplicates,return=representation"));
+        let r = push_tunes(&cfg, "tok", &[json!({"id": "x", "base_version": 1})]);
+        assert!(r.url.ends_with("/rest/v1/rpc/push_tunes"));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
-        assert_eq!(r.body.as_deref(), Some(r#"[{"id":"x"}]"#));
+        assert_eq!(r.body.as_deref(), Some(r#"{"changes":[{"base_version":1,"id":"x"}]}"#));
+        let p = pull_tunes(&cfg, "tok", 42, true);
+        assert!(
+            p.url.ends_with("/rest/v1/tune?select=*&change_number=gt.42&order=change_number.asc&limit=1000"),
+            "{}",
+            p.url
+        );
+        assert_eq!(p.header_value("prefer"), Some("count=exact"));
+        assert_eq!(pull_tunes(&cfg, "tok", 0, false).header_value("prefer"), None);
+        assert_eq!(range_total(Some("0-999/7000")), Some(7000));
+        assert_eq!(range_total(Some("*/0")), Some(0));
+        assert_eq!(range_total(Some("0-9/*")), None);
+        assert_eq!(range_total(None), None);
+    }
+
+    #[test]
+    fn push_results_are_read_per_change() {
+        let row = r#"{"id":"01930000-0000-7000-8000-000000000001","user_id":null,"title":"T","type":null,
+            "structure":null,"mode":null,"genre":null,"composer":null,"artist":null,"release_year":null,"incipit":null,
+            "created_at":"2026-11-26T05:53:16+00:00","last_modified_at":"2026-11-26T05:53:16+00:00",
+            "sync_version":2,"device_id":"d","deleted":false,"change_number":5}"#;
+        let body = format!(
+            r#"[{{"id":"a","status":"applied","row":{row}}},{{"id":"b","status":"conflict","row":{row}}},
+               {{"id":"c","status":"error","code":"42501","message":"new row violates row-level security policy"}}]"#
+        );
+        let results = parse_push_results(&body).unwrap();
+        assert!(matches!(&results[0], (id, PushResult::Applied(t)) if id == "a" && t.tune.sync_version == 2));
+        assert!(matches!(&results[1], (id, PushResult::Conflict(t)) if id == "b" && t.change_number == 5));
+        assert!(matches!(&results[2], (_, PushResult::Refused { code, .. }) if code == "42501"));
+        assert!(parse_push_results(r#"[{"id":"a","status":"maybe"}]"#).is_err());
+        assert!(parse_push_results("{}").is_err());
     }
 
     #[test]

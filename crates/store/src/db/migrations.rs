@@ -75,6 +75,34 @@ const MIGRATIONS: &[&str] = &[
            last_modified_at
     FROM tune ORDER BY rowid;
     "#,
+    // 3: pulling and conflicts. The server's content as last known for each tune (the
+    // common base of a three-way merge), conflicts waiting for the musician, and how far
+    // each table has been pulled.
+    r#"
+    CREATE TABLE tune_base (
+        id           TEXT PRIMARY KEY NOT NULL,
+        sync_version INTEGER NOT NULL,
+        content      TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sync_conflict (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        table_name     TEXT NOT NULL,
+        record_id      TEXT NOT NULL,
+        base           TEXT,
+        mine           TEXT NOT NULL,
+        theirs         TEXT NOT NULL,
+        theirs_version INTEGER NOT NULL,
+        parts          TEXT NOT NULL,
+        detected_at    TEXT NOT NULL,
+        UNIQUE (table_name, record_id)
+    );
+
+    CREATE TABLE sync_cursor (
+        table_name    TEXT PRIMARY KEY NOT NULL,
+        change_number INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -7,9 +7,11 @@ mod adopt;
 mod list;
 mod migrations;
 mod outbox;
+mod reconcile;
 mod tunes;
 
 pub use outbox::TUNE_TABLE;
+pub use reconcile::Reconciled;
 
 pub use migrations::{SCHEMA_VERSION, migrate, migrate_to};
 pub use rusqlite::Connection;

@@ -3,6 +3,7 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
 use tunebook_core::domain::{Timestamp, Tune};
+use tunebook_core::merge::Content;
 use tunebook_core::supabase::rest::ServerTune;
 use tunebook_core::sync::{Coalesce, Operation, QueueItem, QueueStats, QueueStatus, coalesce};
 
@@ -93,6 +94,11 @@ impl Database {
                 _ => {}
             }
         }
+        stats.conflicts = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM sync_conflict")?
+            .query_row([], |r| r.get::<_, i64>(0).map(|n| n as u64))?;
+        stats.pull_cursor = self.pull_cursor(TUNE_TABLE)?;
         stats.oldest_pending_at = self
             .conn
             .prepare_cached("SELECT min(created_at) FROM sync_queue WHERE status = 'pending'")?
@@ -206,13 +212,11 @@ impl Database {
         let tx = self.conn.transaction()?;
         delete_items(&tx, ids)?;
         for row in server_rows {
-            tx.prepare_cached("UPDATE tune SET sync_version = ?2, user_id = ?3 WHERE id = ?1")?.execute(
-                params![
-                    row.tune.id.to_string(),
-                    row.tune.sync_version,
-                    row.tune.user_id.map(|u| u.to_string()),
-                ],
-            )?;
+            let id = row.tune.id.to_string();
+            tx.prepare_cached("UPDATE tune SET sync_version = ?2, user_id = ?3 WHERE id = ?1")?
+                .execute(params![id, row.tune.sync_version, row.tune.user_id.map(|u| u.to_string()),])?;
+            // The server's content at this version: the base for later merges.
+            super::reconcile::set_base(&tx, &id, row.tune.sync_version, &Content::from(&row.tune))?;
         }
         tx.commit()?;
         Ok(())

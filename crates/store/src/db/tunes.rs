@@ -131,7 +131,7 @@ fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
     }
 }
 
-fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
+pub(super) fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
     let f = &t.fields;
     let created_at = t.created_at.to_string();
     // Usually equal (a new tune): format once.
@@ -162,7 +162,7 @@ fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
     Ok(())
 }
 
-fn get(conn: &rusqlite::Connection, id: Uuid) -> Result<Option<Tune>, DbError> {
+pub(super) fn get(conn: &rusqlite::Connection, id: Uuid) -> Result<Option<Tune>, DbError> {
     Ok(conn
         .prepare_cached(&format!("SELECT {TUNE_COLUMNS} FROM tune WHERE id = ?1"))?
         .query_row([id.to_string()], tune_from_row)

@@ -25,7 +25,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::db::Database;
-use crate::{push, service};
+use crate::{pull, push, service};
 use storage::Backing;
 
 /// The open database.
@@ -34,14 +34,14 @@ struct OpenDb {
     db: Rc<RefCell<Database>>,
 }
 
-/// Lets database switches wait for a running push to finish.
+/// One network job (push or pull) at a time; database switches wait for it to finish.
 #[derive(Default)]
-struct PushGate {
+struct NetGate {
     running: Cell<bool>,
     waiting: RefCell<Vec<oneshot::Sender<()>>>,
 }
 
-impl PushGate {
+impl NetGate {
     async fn idle(&self) {
         if !self.running.get() {
             return;
@@ -72,7 +72,7 @@ pub enum Reply {
 pub struct WorkerState {
     backing: Option<Backing>,
     open: Option<OpenDb>,
-    push: Rc<PushGate>,
+    net: Rc<NetGate>,
 }
 
 impl WorkerState {
@@ -80,7 +80,10 @@ impl WorkerState {
     pub async fn handle_text(&mut self, text: &str) -> Reply {
         match protocol::decode_request(text) {
             Ok(RequestEnvelope { id, request: Request::Push { config, access_token } }) => {
-                Reply::Later(self.push_task(id, config, access_token))
+                Reply::Later(self.network_task(id, Job::Push, config, access_token))
+            }
+            Ok(RequestEnvelope { id, request: Request::Pull { config, access_token } }) => {
+                Reply::Later(self.network_task(id, Job::Pull, config, access_token))
             }
             Ok(RequestEnvelope { id, request }) => {
                 Reply::Now(protocol::encode(&ResponseEnvelope { id, result: self.handle(request).await }))
@@ -100,7 +103,7 @@ impl WorkerState {
         match request {
             Request::Open { name, device_id } => self.open(name, device_id).await,
             Request::Adopt { from } => {
-                self.push.idle().await;
+                self.net.idle().await;
                 let (open, backing) = self.open_db()?;
                 if matches!(backing, Backing::Memory { .. }) || open.name == from {
                     // In memory there is one database for the whole session.
@@ -111,7 +114,7 @@ impl WorkerState {
                 Ok(Response::Adopted { tunes })
             }
             Request::DeleteDatabase { name } => {
-                self.push.idle().await;
+                self.net.idle().await;
                 if self.open.as_ref().is_some_and(|o| o.name == name) {
                     self.close()?;
                 }
@@ -126,7 +129,7 @@ impl WorkerState {
     }
 
     async fn open(&mut self, name: String, device_id: Option<String>) -> Result<Response, WorkerError> {
-        self.push.idle().await;
+        self.net.idle().await;
         if self.backing.is_none() {
             self.backing = Some(Backing::acquire().await?);
         }
@@ -167,34 +170,53 @@ impl WorkerState {
         }
     }
 
-    fn push_task(
+    /// A push or a pull: one at a time (they touch the same rows), alongside data requests.
+    fn network_task(
         &self,
         id: u64,
+        job: Job,
         config: SupabaseConfig,
         token: String,
     ) -> Pin<Box<dyn Future<Output = String>>> {
         let db = self.open.as_ref().map(|o| o.db.clone());
-        let gate = self.push.clone();
-        // Claimed now, not when the task first runs, so two quick requests cannot both push.
-        let claimed = db.is_some() && !gate.running.replace(true);
+        let gate = self.net.clone();
+        // A push is claimed now, not when the task first runs, so two quick requests
+        // cannot both push; the second reports that one is running. A pull waits its turn.
+        let claimed = db.is_some() && job == Job::Push && !gate.running.replace(true);
         Box::pin(async move {
-            let result = match db {
-                None => Err(WorkerError::NotOpen),
-                Some(_) if !claimed => Ok(Response::Pushed(PushReport {
+            let result = match (db, job) {
+                (None, _) => Err(WorkerError::NotOpen),
+                (Some(_), Job::Push) if !claimed => Ok(Response::Pushed(PushReport {
                     pushed: 0,
                     failed: 0,
+                    conflicts: 0,
                     requests: 0,
                     outcome: PushOutcome::AlreadyRunning,
                 })),
-                Some(db) => {
+                (Some(db), Job::Push) => {
                     let report = push::push(&db, &FetchTransport::default(), &config, &token).await;
                     gate.finish();
                     Ok(Response::Pushed(report))
+                }
+                (Some(db), Job::Pull) => {
+                    while gate.running.replace(true) {
+                        gate.idle().await;
+                    }
+                    let outcome = pull::pull_page(&db, &FetchTransport::default(), &config, &token).await;
+                    gate.finish();
+                    Ok(Response::Pulled(outcome))
                 }
             };
             protocol::encode(&ResponseEnvelope { id, result })
         })
     }
+}
+
+/// The network jobs the worker runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Push,
+    Pull,
 }
 
 /// The worker's entry point: wires `onmessage` to the request loop.

@@ -41,6 +41,41 @@ pub fn push_now(db: &RefCell<Database>, cfg: &SupabaseConfig, session: &Session)
     block_on(push(db, &BlockingTransport::default(), cfg, &session.access_token))
 }
 
+/// Pushes then pulls everything, as one sync run does; returns (push report, new conflicts).
+pub fn sync_now(db: &RefCell<Database>, cfg: &SupabaseConfig, session: &Session) -> (PushReport, u32) {
+    let pushed = push_now(db, cfg, session);
+    let pages = block_on(tunebook_store::pull::pull_all(
+        db,
+        &BlockingTransport::default(),
+        cfg,
+        &session.access_token,
+    ))
+    .expect("pull");
+    (pushed, pages.iter().map(|p| p.conflicts).sum())
+}
+
+/// A device's live tunes as (title, mode), sorted: what the musician sees.
+pub fn live_tunes(db: &RefCell<Database>) -> Vec<(String, Option<String>)> {
+    let db = db.borrow();
+    let page =
+        db.list_tunes(&tunebook_core::list::ListQuery { limit: 500, ..Default::default() }).expect("list");
+    let mut tunes: Vec<_> = page
+        .rows
+        .iter()
+        .map(|r| {
+            let t = db.get_tune(r.id).expect("get").expect("listed tune exists");
+            (t.fields.title, t.fields.mode)
+        })
+        .collect();
+    tunes.sort();
+    tunes
+}
+
+/// Signs in to an existing account (a second device of the same musician).
+pub fn sign_in(cfg: &SupabaseConfig, email: &str) -> Session {
+    block_on(auth::sign_in(&BlockingTransport::default(), cfg, email, "correct horse")).expect("sign in")
+}
+
 /// One column of the server's row for a tune, as text (`None` if there is no row).
 pub fn server_value(stack: &TestStack, id: &tunebook_core::domain::Uuid, column: &str) -> Option<String> {
     stack

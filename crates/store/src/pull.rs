@@ -1,0 +1,73 @@
+//! The pull: brings the account's changes from Supabase into this device, a page at a
+//! time, in the server's commit order. The cursor is the server's per-account change
+//! number, which increases in commit order, so no row is ever skipped (client clocks and
+//! `now()` timestamps cannot promise that). Each page and the cursor advance commit in
+//! one local transaction.
+
+use std::cell::RefCell;
+
+use tunebook_core::supabase::rest::{self, RestError};
+use tunebook_core::supabase::{SupabaseConfig, Transport};
+use tunebook_core::sync::{PullOutcome, PullReport};
+
+use crate::db::{Database, TUNE_TABLE};
+
+/// Pulls and applies one page (at most [`rest::PULL_PAGE`] rows).
+pub async fn pull_page<T: Transport>(
+    db: &RefCell<Database>,
+    transport: &T,
+    config: &SupabaseConfig,
+    access_token: &str,
+) -> PullOutcome {
+    let cursor = match db.borrow().pull_cursor(TUNE_TABLE) {
+        Ok(cursor) => cursor,
+        Err(e) => return PullOutcome::Retry { reason: format!("local database: {e}") },
+    };
+    // From the very start, ask for the total too, for a progress indicator.
+    let request = rest::pull_tunes(config, access_token, cursor, cursor == 0);
+    let response = match transport.send(request).await {
+        Ok(response) => response,
+        Err(e) => return PullOutcome::Retry { reason: e.to_string() },
+    };
+    if !response.is_success() {
+        return match rest::classify(&response) {
+            RestError::Unauthorized(reason) => PullOutcome::Unauthorized { reason },
+            RestError::Retryable(reason) | RestError::Rejected(reason) => PullOutcome::Retry { reason },
+        };
+    }
+    let rows = match rest::parse_tunes(&response.body) {
+        Ok(rows) => rows,
+        Err(e) => return PullOutcome::Retry { reason: format!("unreadable reply: {e}") },
+    };
+    let full_page = rows.len() as u32 >= rest::PULL_PAGE;
+    match db.borrow_mut().apply_pulled(&rows) {
+        Ok(report) => PullOutcome::Page(PullReport {
+            more: full_page,
+            total: rest::range_total(response.content_range.as_deref()),
+            ..report
+        }),
+        Err(e) => PullOutcome::Retry { reason: format!("local database: {e}") },
+    }
+}
+
+/// Pulls every page. Returns the pages' reports (for tests and tools).
+pub async fn pull_all<T: Transport>(
+    db: &RefCell<Database>,
+    transport: &T,
+    config: &SupabaseConfig,
+    access_token: &str,
+) -> Result<Vec<PullReport>, PullOutcome> {
+    let mut pages = Vec::new();
+    loop {
+        match pull_page(db, transport, config, access_token).await {
+            PullOutcome::Page(page) => {
+                let more = page.more;
+                pages.push(page);
+                if !more {
+                    return Ok(pages);
+                }
+            }
+            failure => return Err(failure),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The Conflicts page (`/conflicts`): each tune changed here and on another device in
+//! ways that could not be merged, with both versions side by side, field by field. The
+//! musician keeps this device's version, the other one, or picks per field; the result
+//! is then synced like any edit. Until then both versions are kept.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tunebook_core::domain::Field;
+use tunebook_core::merge::{Conflict, Content, Part, Side};
+
+use crate::ui::context::use_app;
+use crate::ui::format::local_date_time;
+
+/// How a part reads in the table.
+fn shown(content: &Content, part: Part) -> String {
+    let text = match part {
+        Part::Field(f) => content.text(f),
+        Part::Deleted => (if content.deleted { "Deleted" } else { "Kept" }).to_string(),
+    };
+    if text.is_empty() { "—".into() } else { text }
+}
+
+#[component]
+pub fn ConflictsPage() -> impl IntoView {
+    let app = use_app();
+    let conflicts = RwSignal::new(None::<Vec<Conflict>>);
+    let error = RwSignal::new(None::<String>);
+    let load = move || {
+        spawn_local(async move {
+            if let Some(db) = app.db() {
+                match db.conflicts().await {
+                    Ok(list) => conflicts.set(Some(list)),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            }
+        })
+    };
+    Effect::new(move || {
+        app.data_version.track();
+        load();
+    });
+    let resolve = move |id: i64, choices: Vec<(Part, Side)>| {
+        spawn_local(async move {
+            if let Some(db) = app.db() {
+                match db.resolve_conflict(id, choices).await {
+                    Ok(()) => {
+                        app.data_changed();
+                        app.sync.soon(app);
+                    }
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            }
+        })
+    };
+
+    view! {
+        <section class="conflicts">
+            <h1>"Conflicts"</h1>
+            <p class="hint">
+                "These tunes were changed on this device and on another one while they were apart, in the same places. Choose what to keep; nothing is lost until you do."
+            </p>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || match conflicts.get() {
+                None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+                Some(list) if list.is_empty() => view! {
+                    <p class="empty">"No conflicts. " <a href="/">"Back to your tunes"</a></p>
+                }
+                .into_any(),
+                Some(list) => list
+                    .into_iter()
+                    .map(|c| view! { <ConflictCard conflict=c on_resolve=resolve /> })
+                    .collect_view()
+                    .into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn ConflictCard(
+    conflict: Conflict,
+    on_resolve: impl Fn(i64, Vec<(Part, Side)>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let merge = conflict.merge();
+    let id = conflict.id;
+    let title = if conflict.mine.fields.title.is_empty() {
+        conflict.theirs.fields.title.clone()
+    } else {
+        conflict.mine.fields.title.clone()
+    };
+    // The musician's picks, one per conflicting part; "this device" until changed.
+    let picks = RwSignal::new(merge.conflicts.iter().map(|p| (*p, Side::Mine)).collect::<Vec<_>>());
+    let all = |side: Side| merge.conflicts.iter().map(|p| (*p, side)).collect::<Vec<_>>();
+    let (keep_mine, keep_theirs) = (all(Side::Mine), all(Side::Theirs));
+
+    let parts: Vec<Part> = Field::ALL.iter().map(|f| Part::Field(*f)).chain([Part::Deleted]).collect();
+    let rows = parts
+        .into_iter()
+        .filter(|p| merge.conflicts.contains(p) || shown(&conflict.mine, *p) != shown(&conflict.theirs, *p))
+        .map(|part| {
+            let (mine, theirs, merged) = (shown(&conflict.mine, part), shown(&conflict.theirs, part), shown(&merge.merged, part));
+            if !merge.conflicts.contains(&part) {
+                return view! {
+                    <tr>
+                        <th scope="row">{part.label()}</th>
+                        <td colspan="2">"Merged: " {merged}</td>
+                    </tr>
+                }
+                .into_any();
+            }
+            let key = format!("c{id}-{}", match part { Part::Field(f) => f.key(), Part::Deleted => "deleted" });
+            let (mine_id, theirs_id) = (format!("{key}-mine"), format!("{key}-theirs"));
+            let choose = move |side: Side| {
+                picks.update(|p| {
+                    if let Some(entry) = p.iter_mut().find(|(q, _)| *q == part) {
+                        entry.1 = side;
+                    }
+                })
+            };
+            let is = move |side: Side| picks.with(|p| p.iter().any(|(q, s)| *q == part && *s == side));
+            view! {
+                <tr class="conflicting">
+                    <th scope="row">{part.label()}</th>
+                    <td>
+                        <input type="radio" id=mine_id.clone() name=key.clone() prop:checked=move || is(Side::Mine) on:change=move |_| choose(Side::Mine) />
+                        <label for=mine_id>"This device: " {mine}</label>
+                    </td>
+                    <td>
+                        <input type="radio" id=theirs_id.clone() name=key prop:checked=move || is(Side::Theirs) on:change=move |_| choose(Side::Theirs) />
+                        <label for=theirs_id>"Other device: " {theirs}</label>
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect_view();
+
+    view! {
+        <article class="conflict-card" aria-labelledby=format!("conflict-{id}")>
+            <h2 id=format!("conflict-{id}")>{title}</h2>
+            <p class="hint">"Found " {local_date_time(conflict.detected_at)}</p>
+            <table class="compare">
+                <thead>
+                    <tr><th scope="col">"Field"</th><th scope="col">"This device"</th><th scope="col">"Other device"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <div class="actions">
+                <button type="button" on:click=move |_| on_resolve(id, keep_mine.clone())>"Keep this device's version"</button>
+                <button type="button" on:click=move |_| on_resolve(id, keep_theirs.clone())>"Keep the other version"</button>
+                <button type="button" class="primary" on:click=move |_| on_resolve(id, picks.get_untracked())>"Use my choices"</button>
+            </div>
+        </article>
+    }
+}
