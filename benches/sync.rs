@@ -7,6 +7,9 @@
 //! - one edit committed locally and pushed at once (worker otherwise idle) until the row
 //!   is in PostgreSQL: p50 and p95 of 50. (In the app, the push starts 0.8 s after the
 //!   last edit, to batch bursts of typing.)
+//! - the initial pull of 7,000 tunes into a fresh browser profile: total time, rows/s;
+//! - steady state: two browsers running the app, signed in to one account, syncing every
+//!   5 s: from saving an edit on one to seeing it on the other, p50 of 10.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -35,6 +38,53 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+fn click(browser: &Browser, element: Option<support::webdriver::Element>, what: &str) {
+    let element = element.unwrap_or_else(|| panic!("no {what}"));
+    browser.click(&element);
+}
+
+fn fill(browser: &Browser, label: &str, value: &str) {
+    let field = browser.wait_for_field(label);
+    browser.replace_text(&field, value);
+}
+
+/// Two browsers on one account, syncing every 5 s: ms from saving an edit on A until B
+/// shows it, ten times.
+fn steady_state(server: &StaticServer, config: &SupabaseConfig) -> Vec<f64> {
+    let open = |sign_up: bool| {
+        let b = Browser::start();
+        b.goto(&format!("{}/settings", server.url));
+        fill(&b, "Supabase URL", &config.url);
+        fill(&b, "Sync every (seconds)", "5");
+        click(&b, b.button("Save settings"), "save");
+        b.wait_for_text("Settings saved.");
+        b.goto(&format!("{}/{}", server.url, if sign_up { "signup" } else { "signin" }));
+        fill(&b, "Email", "steady@example.org");
+        fill(&b, "Password", "bench-password");
+        click(&b, b.button(if sign_up { "Create account" } else { "Sign in" }), "submit");
+        b.wait_for_text("steady@example.org");
+        b
+    };
+    let (a, b) = (open(true), open(false));
+    a.goto(&format!("{}/tunes/new", server.url));
+    fill(&a, "Title", "Steady 0");
+    click(&a, a.button("Save"), "save");
+    b.wait_for_text("Steady 0");
+    let mut times = Vec::new();
+    for n in 1..=10 {
+        click(&a, a.link("Edit"), "edit");
+        fill(&a, "Title", &format!("Steady {n}"));
+        click(&a, a.button("Save"), "save");
+        let saved = Instant::now();
+        b.wait_for(&format!("Steady {n} on B"), |b| {
+            b.body_text().contains(&format!("Steady {n}")).then_some(())
+        });
+        times.push(saved.elapsed().as_secs_f64() * 1000.0);
+        a.wait_for_text(&format!("Steady {n}"));
+    }
+    times
 }
 
 fn main() {
@@ -85,7 +135,50 @@ fn main() {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
         .unwrap_or_default();
+    // Initial pull: a second account with 7,000 tunes on the server.
+    let puller = match block_on(auth::sign_up(
+        &BlockingTransport::default(),
+        &config,
+        "puller@example.org",
+        "bench-password",
+    )) {
+        Ok(SignUpOutcome::SignedIn(session)) => session,
+        other => panic!("sign-up: {other:?}"),
+    };
+    stack
+        .sql(&format!(
+            "insert into public.tune (id, user_id, title, type, mode, incipit)
+             select gen_random_uuid(), '{}', 'Pulled tune ' || n, 'reel', 'D major', '|:DFA dAF|GBd gfe|'
+             from generate_series(1, 7000) n",
+            puller.user.id
+        ))
+        .expect("seed the server");
+    browser.goto(&format!(
+        "{}/bench/?mode=pull&url={}&key={}&token={}",
+        server.url,
+        encode(&config.url),
+        encode(&config.anon_key),
+        encode(&puller.access_token)
+    ));
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let pulled: Value = loop {
+        if let Some(text) = browser.execute("return window.__tunebookBench || null", vec![]).as_str() {
+            break serde_json::from_str(text).expect("bench JSON");
+        }
+        assert!(Instant::now() < deadline, "pull benchmark did not finish");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(pulled.get("error").is_none(), "pull benchmark failed: {pulled}");
+    let pull_ms = pulled["pull_ms"].as_f64().unwrap_or(f64::NAN);
+    let pull_rows = pulled["rows"].as_f64().unwrap_or_default();
+    drop(browser);
+
+    let steady = steady_state(&server, &config);
+
     let report = json!({
+        "initial_pull_7000": {"rows": pull_rows, "pages": pulled["pages"], "ms": pull_ms, "rows_per_sec": pull_rows / (pull_ms / 1000.0),
+                              "listed_afterwards": pulled["listed"], "target_ms": "< 1000"},
+        "edit_on_a_seen_on_b_ms": {"p50": percentile(&steady, 50.0), "p95": percentile(&steady, 95.0), "runs": steady, "interval_s": 5},
         "push_10000": {"rows": queued, "ms": push_ms, "rows_per_sec": queued / (push_ms / 1000.0), "requests": requests, "rows_in_postgres": on_server},
         "edit_to_postgres_ms": {"p50": percentile(&edits, 50.0), "p95": percentile(&edits, 95.0), "count": edits.len(),
                                  "note": "edit, then push at once with the worker idle; the app waits 0.8 s after the last edit before pushing"},

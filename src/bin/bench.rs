@@ -4,6 +4,8 @@
 //!   seeds the app's own database with the same tunes;
 //! - with `?mode=push&url=…&key=…&token=…`, it queues 10,000 tunes and times pushing them
 //!   to that Supabase project, then times single edits pushed at once;
+//! - with `?mode=pull&url=…&key=…&token=…`, it pulls that account's tunes into a fresh
+//!   database and times it;
 //! - with `?mode=seed&count=N`, it only fills the app's database with N tunes.
 //!
 //! Results are left in `window.__tunebookBench` as JSON.
@@ -25,6 +27,9 @@ fn main() {
         let result = match (param("mode").as_deref(), param("url"), param("key"), param("token")) {
             (Some("push"), Some(url), Some(anon_key), Some(token)) => {
                 run_push(tunebook_core::supabase::SupabaseConfig { url, anon_key }, token).await
+            }
+            (Some("pull"), Some(url), Some(anon_key), Some(token)) => {
+                run_pull(tunebook_core::supabase::SupabaseConfig { url, anon_key }, token).await
             }
             (Some("seed"), ..) => seed(param("count").and_then(|c| c.parse().ok()).unwrap_or(1_000)).await,
             _ => run().await,
@@ -99,6 +104,40 @@ async fn seed(count: usize) -> Result<serde_json::Value, String> {
     let seeded = db.import_tunes(tunebook_core::sample::drafts(count, 3)).await.map_err(|e| e.to_string())?;
     db.terminate("seeded");
     Ok(serde_json::json!({ "seeded": seeded }))
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn run_pull(
+    config: tunebook_core::supabase::SupabaseConfig,
+    token: String,
+) -> Result<serde_json::Value, String> {
+    use tunebook_core::sync::PullOutcome;
+
+    let now = || web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default();
+    let db = tunebook::ui::db_client::DbClient::spawn().map_err(|e| e.to_string())?;
+    db.open("bench-pull.db", None).await.map_err(|e| e.to_string())?;
+    let started = now();
+    let (mut rows, mut pages, mut total) = (0u64, 0u32, None);
+    loop {
+        match db.pull(config.clone(), token.clone()).await.map_err(|e| e.to_string())? {
+            PullOutcome::Page(page) => {
+                rows += u64::from(page.rows);
+                pages += 1;
+                total = page.total.or(total);
+                if !page.more {
+                    break;
+                }
+            }
+            other => return Err(format!("pull failed: {other:?}")),
+        }
+    }
+    let pull_ms = now() - started;
+    let listed =
+        db.list_tunes(tunebook_core::list::ListQuery::default()).await.map_err(|e| e.to_string())?.total;
+    db.terminate("done");
+    Ok(
+        serde_json::json!({ "rows": rows, "pages": pages, "total": total, "pull_ms": pull_ms, "listed": listed }),
+    )
 }
 
 #[cfg(target_arch = "wasm32")]

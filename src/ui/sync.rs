@@ -134,8 +134,10 @@ impl SyncController {
         if self.busy.get_value() || (!now && !self.scheduler.with_value(|s| s.should_run(now_ms))) {
             return;
         }
-        let (Some(db), Some(session)) = (app.db(), app.account.with_untracked(|a| a.session().cloned()))
-        else {
+        let signed_in = app.account.with_untracked(|a| a.session().cloned());
+        // The browser knows it is offline: do not try (coming online runs a sync at once).
+        let online = self.status.with_untracked(|s| s.online);
+        let (Some(db), Some(session), true) = (app.db(), signed_in, online) else {
             self.refresh_stats(app).await;
             return;
         };
