@@ -125,7 +125,17 @@ async fn claim_database(steal: bool, startup: RwSignal<Startup>, app: AppContext
         app.db.set(None);
         startup.set(Startup::OtherTab);
     };
-    match tab_lock::acquire(steal, on_lost).await {
+    // A page reloading in this very tab may still be letting go of the lock: give it a
+    // moment before deciding another tab has Tunebook open.
+    let mut acquired = tab_lock::acquire(steal, on_lost).await;
+    for delay_ms in [150, 300, 600, 1200] {
+        if !matches!(acquired, Ok(None)) {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(delay_ms).await;
+        acquired = tab_lock::acquire(steal, on_lost).await;
+    }
+    match acquired {
         Ok(None) => startup.set(Startup::OtherTab),
         Err(e) => startup.set(Startup::Failed(format!("Could not coordinate with other tabs: {e}"))),
         Ok(Some(lock)) => {
