@@ -286,7 +286,7 @@ fn deliver(inner: &Inner, event: MessageEvent) {
 }
 
 fn unexpected(response: Response) -> WorkerError {
-    WorkerError::BadMessage(format!("unexpected reply: {response:?}"))
+    WorkerError::BadMessage(format!("unexpected reply: {}", response.kind()))
 }
 
 /// The readable text of a JavaScript error value.

@@ -116,6 +116,28 @@ pub enum Response {
     Done,
 }
 
+impl Response {
+    /// The answer's kind, for messages (cheaper than `Debug`, which would pull the whole
+    /// formatting of every type into the app).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Response::Opened(_) => "Opened",
+            Response::Page(_) => "Page",
+            Response::Tune(_) => "Tune",
+            Response::Saved(_) => "Saved",
+            Response::Deleted => "Deleted",
+            Response::Imported { .. } => "Imported",
+            Response::Adopted { .. } => "Adopted",
+            Response::Pushed(_) => "Pushed",
+            Response::Pulled(_) => "Pulled",
+            Response::Conflicts(_) => "Conflicts",
+            Response::Stats(_) => "Stats",
+            Response::Items(_) => "Items",
+            Response::Done => "Done",
+        }
+    }
+}
+
 /// Where the opened database lives.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Storage {
