@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A running server; it stops when dropped.
@@ -18,7 +18,6 @@ pub struct StaticServer {
 #[derive(Default)]
 struct Served {
     log: Mutex<Vec<(String, u64)>>,
-    bytes: AtomicU64,
 }
 
 impl StaticServer {
@@ -48,7 +47,6 @@ impl StaticServer {
 
     /// The responses sent so far, as (path, body bytes), and forgets them.
     pub fn take_served(&self) -> Vec<(String, u64)> {
-        self.served.bytes.store(0, Ordering::Relaxed);
         std::mem::take(&mut *self.served.log.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -90,7 +88,6 @@ fn serve(mut stream: TcpStream, root: &Path, served: &Served) {
         if stream.write_all(header.as_bytes()).is_err() || stream.write_all(&body).is_err() {
             return;
         }
-        served.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
         served.log.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), body.len() as u64));
     }
 }
