@@ -65,18 +65,6 @@ fn gzipped_sizes(dist: &Path) -> Vec<(String, u64)> {
     sizes
 }
 
-/// Time from navigation start to the app's first-rows mark, in ms.
-fn first_rows_painted(browser: &Browser, url: &str) -> f64 {
-    browser.goto(url);
-    browser.wait_for("first rows painted", |b| {
-        b.execute(
-            "const m = performance.getEntriesByName('tunebook:first-rows'); return m.length ? m[0].startTime : null;",
-            vec![],
-        )
-        .as_f64()
-    })
-}
-
 /// Types words into the filter one key at a time; for each key, the ms until the list
 /// on screen reflects it (first DOM change, then the next frame).
 const FILTER_SCRIPT: &str = r#"
@@ -148,7 +136,7 @@ fn main() {
 
     // The app with 10,000 tunes: first rows painted (five loads), then filtering.
     let app_url = format!("{}/", server.url);
-    let loads: Vec<f64> = (0..5).map(|_| first_rows_painted(&browser, &app_url)).collect();
+    let loads: Vec<f64> = (0..5).map(|_| browser.first_rows_painted(&app_url)).collect();
     browser.wait_for_text("10000 tunes");
     let words = json!(["the", "kesh", "banks of", "no. 99", "zzz", "reel", "|:a2"]);
     let keys = browser.execute_async(FILTER_SCRIPT, vec![words]);

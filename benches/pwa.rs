@@ -25,18 +25,6 @@ fn median(values: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Navigates and returns ms from navigation start to the first-rows mark.
-fn first_rows(browser: &Browser, url: &str) -> f64 {
-    browser.goto(url);
-    browser.wait_for("first rows painted", |b| {
-        b.execute(
-            "const m = performance.getEntriesByName('tunebook:first-rows'); return m.length ? m[0].startTime : null;",
-            vec![],
-        )
-        .as_f64()
-    })
-}
-
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dist = root.join("target/bench/dist");
@@ -56,12 +44,12 @@ fn main() {
             assert!(Instant::now() < deadline, "seeding did not finish");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let first_visit = first_rows(&browser, &app);
+        let first_visit = browser.first_rows_painted(&app);
         browser.wait_for_text("1000 tunes");
         browser.wait_for("the service worker", |b| {
             b.execute("return !!navigator.serviceWorker.controller", vec![]).as_bool().filter(|c| *c)
         });
-        let warm: Vec<f64> = (0..5).map(|_| first_rows(&browser, &app)).collect();
+        let warm: Vec<f64> = (0..5).map(|_| browser.first_rows_painted(&app)).collect();
         (first_visit, warm)
     };
 
@@ -71,7 +59,7 @@ fn main() {
     for _ in 0..3 {
         let browser = Browser::start_with_profile(&profile);
         server.take_served();
-        cold.push(first_rows(&browser, &app));
+        cold.push(browser.first_rows_painted(&app));
         browser.wait_for_text("1000 tunes");
         std::thread::sleep(Duration::from_millis(500));
         repeat_bytes.push(server.take_served());

@@ -41,37 +41,16 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn click(browser: &Browser, element: Option<support::webdriver::Element>, what: &str) {
-    let element = element.unwrap_or_else(|| panic!("no {what}"));
-    browser.click(&element);
-}
-
-fn fill(browser: &Browser, label: &str, value: &str) {
-    let field = browser.wait_for_field(label);
-    browser.replace_text(&field, value);
-}
-
 /// Two browsers on one account, syncing every 5 s: ms from saving an edit on A until B
 /// shows it, ten times.
 fn steady_state(server: &StaticServer, config: &SupabaseConfig) -> Vec<f64> {
-    let open = |sign_up: bool| {
-        let b = Browser::start();
-        b.goto(&format!("{}/settings", server.url));
-        fill(&b, "Supabase URL", &config.url);
-        fill(&b, "Sync every (seconds)", "5");
-        click(&b, b.button("Save settings"), "save");
-        b.wait_for_text("Settings saved.");
-        b.goto(&format!("{}/{}", server.url, if sign_up { "signup" } else { "signin" }));
-        fill(&b, "Email", "steady@example.org");
-        fill(&b, "Password", "bench-password");
-        click(&b, b.button(if sign_up { "Create account" } else { "Sign in" }), "submit");
-        b.wait_for_text("steady@example.org");
-        b
-    };
-    let (a, b) = (open(true), open(false));
+    let (a, b) = (
+        support::signed_in_browser(&server.url, &config.url, 5, "steady@example.org", true),
+        support::signed_in_browser(&server.url, &config.url, 5, "steady@example.org", false),
+    );
     a.goto(&format!("{}/tunes/new", server.url));
-    fill(&a, "Title", "Steady 0");
-    click(&a, a.button("Save"), "save");
+    a.fill("Title", "Steady 0");
+    a.click_button("Save");
     b.wait_for_text("Steady 0");
     let mut times = Vec::new();
     // Edits land at arbitrary moments of B's sync cycle, as a musician's would.
@@ -81,9 +60,9 @@ fn steady_state(server: &StaticServer, config: &SupabaseConfig) -> Vec<f64> {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         std::thread::sleep(Duration::from_millis(seed % 5_000));
-        click(&a, a.link("Edit"), "edit");
-        fill(&a, "Title", &format!("Steady {n}"));
-        click(&a, a.button("Save"), "save");
+        a.click_link("Edit");
+        a.fill("Title", &format!("Steady {n}"));
+        a.click_button("Save");
         let saved = Instant::now();
         b.wait_for(&format!("Steady {n} on B"), |b| {
             b.body_text().contains(&format!("Steady {n}")).then_some(())

@@ -12,33 +12,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::dist_dir;
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
+use support::{dist_dir, signed_in_browser};
 use tunebook_backend::testing::TestStack;
-
-fn click_button(browser: &Browser, text: &str) {
-    let button = browser.wait_for_button(text);
-    browser.click(&button);
-}
-
-fn click_link(browser: &Browser, text: &str) {
-    let link = browser.wait_for_link(text);
-    browser.click(&link);
-}
-
-fn fill(browser: &Browser, label: &str, value: &str) {
-    let field = browser.wait_for_field(label);
-    browser.replace_text(&field, value);
-}
-
-fn status(browser: &Browser) -> String {
-    browser.css_all(".sync-status").first().map(|e| browser.text(e)).unwrap_or_default()
-}
-
-fn wait_for_status(browser: &Browser, wanted: &str) {
-    browser.wait_for(&format!("sync status {wanted:?}"), |b| (status(b) == wanted).then_some(()));
-}
 
 /// Waits until the service worker controls the page.
 fn wait_for_service_worker(browser: &Browser) {
@@ -97,22 +74,12 @@ fn meets_the_installability_criteria() {
 fn starts_offline_from_the_service_worker_and_syncs_when_back_online() {
     let stack = TestStack::start(|_| {}).expect("backend starts");
     let server = StaticServer::start(&dist_dir());
-    let browser = Browser::start();
-    browser.goto(&format!("{}/settings", server.url));
-    fill(&browser, "Supabase URL", &stack.stack().api_url);
-    fill(&browser, "Sync every (seconds)", "2");
-    click_button(&browser, "Save settings");
-    browser.wait_for_text("Settings saved.");
-    browser.goto(&format!("{}/signup", server.url));
-    fill(&browser, "Email", "offline@example.org");
-    fill(&browser, "Password", "a-long-password");
-    click_button(&browser, "Create account");
-    browser.wait_for_text("offline@example.org");
-    click_link(&browser, "New tune");
-    fill(&browser, "Title", "Learnt at home");
-    click_button(&browser, "Save");
+    let browser = signed_in_browser(&server.url, &stack.stack().api_url, 2, "offline@example.org", true);
+    browser.click_link("New tune");
+    browser.fill("Title", "Learnt at home");
+    browser.click_button("Save");
     browser.wait_for("detail", |b| b.xpath("//h1[normalize-space()='Learnt at home']"));
-    wait_for_status(&browser, "Synced");
+    browser.wait_for_status("Synced");
     wait_for_service_worker(&browser);
 
     // In the pub: no network at all. The app still starts and lists the tunes.
@@ -120,15 +87,15 @@ fn starts_offline_from_the_service_worker_and_syncs_when_back_online() {
     browser.goto(&server.url);
     browser.wait_for_text("Learnt at home");
     browser.wait_for_text("1 tune");
-    click_link(&browser, "New tune");
-    fill(&browser, "Title", "Learnt at the session");
-    click_button(&browser, "Save");
+    browser.click_link("New tune");
+    browser.fill("Title", "Learnt at the session");
+    browser.click_button("Save");
     browser.wait_for("detail", |b| b.xpath("//h1[normalize-space()='Learnt at the session']"));
-    wait_for_status(&browser, "Offline – 1 pending");
+    browser.wait_for_status("Offline – 1 pending");
 
     // Home again: the change goes up by itself.
     browser.set_offline(false);
-    wait_for_status(&browser, "Synced");
+    browser.wait_for_status("Synced");
     let titles = stack.sql("select title from public.tune order by title").unwrap();
     assert_eq!(titles, [Some("Learnt at home".to_string()), Some("Learnt at the session".to_string())]);
 }
@@ -175,7 +142,7 @@ fn a_new_version_is_offered_and_applied_only_on_request() {
         "no reload by itself"
     );
 
-    click_button(&browser, "Reload");
+    browser.click_button("Reload");
     let deadline = Instant::now() + Duration::from_secs(20);
     while browser.execute("return window.__sameDocument === true", vec![]) == Value::Bool(true) {
         assert!(Instant::now() < deadline, "Reload did not reload");

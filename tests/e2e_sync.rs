@@ -9,41 +9,17 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::dist_dir;
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
+use support::{dist_dir, signed_in_browser};
 use tunebook_backend::testing::TestStack;
 
-fn click_button(browser: &Browser, text: &str) {
-    let button = browser.wait_for_button(text);
-    browser.click(&button);
-}
-
-fn click_link(browser: &Browser, text: &str) {
-    let link = browser.wait_for_link(text);
-    browser.click(&link);
-}
-
-fn fill(browser: &Browser, label: &str, value: &str) {
-    let field = browser.wait_for_field(label);
-    browser.replace_text(&field, value);
-}
-
 fn create_tune(browser: &Browser, title: &str) {
-    click_link(browser, "New tune");
-    fill(browser, "Title", title);
-    click_button(browser, "Save");
+    browser.click_link("New tune");
+    browser.fill("Title", title);
+    browser.click_button("Save");
     browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
-    click_link(browser, "Back to your tunes");
-}
-
-/// The sync status in the header.
-fn status(browser: &Browser) -> String {
-    browser.css_all(".sync-status").first().map(|e| browser.text(e)).unwrap_or_default()
-}
-
-fn wait_for_status(browser: &Browser, wanted: &str) {
-    browser.wait_for(&format!("sync status {wanted:?}"), |b| (status(b) == wanted).then_some(()));
+    browser.click_link("Back to your tunes");
 }
 
 /// Titles of the tunes PostgreSQL holds for the one account in this stack.
@@ -64,27 +40,27 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
     let browser = Browser::start();
     browser.goto(&server.url);
     browser.wait_for_text("0 tunes");
-    assert_eq!(status(&browser), "Local only");
+    assert_eq!(browser.sync_status(), "Local only");
 
     // Point the app at this test's backend, syncing every 2 seconds.
-    click_link(&browser, "Settings");
-    fill(&browser, "Supabase URL", &stack.stack().api_url);
-    fill(&browser, "Supabase anon key", &stack.stack().anon_key);
-    fill(&browser, "Sync every (seconds)", "2");
-    click_button(&browser, "Save settings");
+    browser.click_link("Settings");
+    browser.fill("Supabase URL", &stack.stack().api_url);
+    browser.fill("Supabase anon key", &stack.stack().anon_key);
+    browser.fill("Sync every (seconds)", "2");
+    browser.click_button("Save settings");
     browser.wait_for_text("Settings saved.");
 
     // A tune made while signed out is adopted by the new account and pushed.
-    click_link(&browser, "Tunebook");
+    browser.click_link("Tunebook");
     create_tune(&browser, "Made before signing in");
-    click_link(&browser, "Sign in");
-    click_link(&browser, "Create an account");
-    fill(&browser, "Email", "fiddler@example.org");
-    fill(&browser, "Password", "a-long-password");
-    click_button(&browser, "Create account");
+    browser.click_link("Sign in");
+    browser.click_link("Create an account");
+    browser.fill("Email", "fiddler@example.org");
+    browser.fill("Password", "a-long-password");
+    browser.click_button("Create account");
     browser.wait_for_text("fiddler@example.org");
     browser.wait_for_text("1 tune");
-    wait_for_status(&browser, "Synced");
+    browser.wait_for_status("Synced");
     assert_eq!(server_titles(&stack), ["Made before signing in"]);
     let owner = stack.sql("select user_id::text from public.tune").unwrap();
     let user = stack.sql("select id::text from auth.users where email = 'fiddler@example.org'").unwrap();
@@ -93,12 +69,12 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
     // The session survives a reload.
     browser.refresh();
     browser.wait_for_text("fiddler@example.org");
-    wait_for_status(&browser, "Synced");
+    browser.wait_for_status("Synced");
 
     // The backend goes down; a tune made meanwhile waits in the outbox.
     let config = stack.stop();
     create_tune(&browser, "Written during the outage");
-    browser.wait_for("a failed attempt", |b| (status(b) == "1 pending").then_some(()));
+    browser.wait_for("a failed attempt", |b| (b.sync_status() == "1 pending").then_some(()));
 
     // Back up: the tune arrives without anyone doing anything.
     let stack = TestStack::start_with(config).expect("backend restarts");
@@ -108,19 +84,19 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
         assert!(
             Instant::now() < deadline,
             "the tune never reached PostgreSQL; status {:?}",
-            status(&browser)
+            browser.sync_status()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
     eprintln!("tune reached PostgreSQL {:?} after the backend restarted", restarted.elapsed());
     assert_eq!(server_titles(&stack), ["Made before signing in", "Written during the outage"]);
-    wait_for_status(&browser, "Synced");
+    browser.wait_for_status("Synced");
 
     // Signing out with nothing unsynced: the device's copy is deleted.
-    click_button(&browser, "Sign out");
+    browser.click_button("Sign out");
     browser.wait_for_link("Sign in");
     browser.wait_for_text("0 tunes");
-    assert_eq!(status(&browser), "Local only");
+    assert_eq!(browser.sync_status(), "Local only");
     browser.refresh();
     browser.wait_for_text("0 tunes");
     browser.wait_for_link("Sign in");
@@ -132,30 +108,20 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
 fn signing_out_with_unsynced_changes_asks_first() {
     let stack = TestStack::start(|_| {}).expect("backend starts");
     let server = StaticServer::start(&dist_dir());
-    let browser = Browser::start();
-    browser.goto(&format!("{}/settings", server.url));
-    fill(&browser, "Supabase URL", &stack.stack().api_url);
-    fill(&browser, "Sync every (seconds)", "2");
-    click_button(&browser, "Save settings");
-    browser.wait_for_text("Settings saved.");
-    browser.goto(&format!("{}/signup", server.url));
-    fill(&browser, "Email", "piper@example.org");
-    fill(&browser, "Password", "a-long-password");
-    click_button(&browser, "Create account");
-    browser.wait_for_text("piper@example.org");
-    wait_for_status(&browser, "Synced");
+    let browser = signed_in_browser(&server.url, &stack.stack().api_url, 2, "piper@example.org", true);
+    browser.wait_for_status("Synced");
 
     let _stopped = stack.stop();
     create_tune(&browser, "Not yet synced");
-    click_button(&browser, "Sign out");
+    browser.click_button("Sign out");
     browser.wait_for_text("Sign out and lose unsynced changes?");
     browser.wait_for_text("1 change has not reached your account yet");
-    click_button(&browser, "Stay signed in");
+    browser.click_button("Stay signed in");
     browser.wait_for_text("piper@example.org");
     assert!(browser.body_text().contains("Not yet synced"), "nothing was deleted");
 
-    click_button(&browser, "Sign out");
-    click_button(&browser, "Sign out and discard 1 change");
+    browser.click_button("Sign out");
+    browser.click_button("Sign out and discard 1 change");
     browser.wait_for_link("Sign in");
     browser.wait_for_text("0 tunes");
 }
@@ -166,18 +132,8 @@ fn an_ended_session_keeps_the_data_until_the_musician_signs_in_again() {
     // Access tokens live one minute, so every sync run refreshes first.
     let stack = TestStack::start(|c| c.jwt_expiry = 60).expect("backend starts");
     let server = StaticServer::start(&dist_dir());
-    let browser = Browser::start();
-    browser.goto(&format!("{}/settings", server.url));
-    fill(&browser, "Supabase URL", &stack.stack().api_url);
-    fill(&browser, "Sync every (seconds)", "2");
-    click_button(&browser, "Save settings");
-    browser.wait_for_text("Settings saved.");
-    browser.goto(&format!("{}/signup", server.url));
-    fill(&browser, "Email", "singer@example.org");
-    fill(&browser, "Password", "a-long-password");
-    click_button(&browser, "Create account");
-    browser.wait_for_text("singer@example.org");
-    wait_for_status(&browser, "Synced");
+    let browser = signed_in_browser(&server.url, &stack.stack().api_url, 2, "singer@example.org", true);
+    browser.wait_for_status("Synced");
 
     // Signed out everywhere (say, from another device): the refresh token is dead.
     stack.sql("delete from auth.sessions").expect("end sessions");
@@ -188,12 +144,12 @@ fn an_ended_session_keeps_the_data_until_the_musician_signs_in_again() {
     assert!(server_titles(&stack).is_empty());
 
     // Signing in again picks up where it left off.
-    click_link(&browser, "Sign in again");
-    fill(&browser, "Email", "singer@example.org");
-    fill(&browser, "Password", "a-long-password");
-    click_button(&browser, "Sign in");
+    browser.click_link("Sign in again");
+    browser.fill("Email", "singer@example.org");
+    browser.fill("Password", "a-long-password");
+    browser.click_button("Sign in");
     browser.wait_for_text("Kept through it all");
-    wait_for_status(&browser, "Synced");
+    browser.wait_for_status("Synced");
     assert_eq!(server_titles(&stack), ["Kept through it all"]);
 }
 
@@ -208,64 +164,37 @@ fn refused_changes_are_listed_with_the_servers_message_and_can_be_retried_or_dis
         )
         .expect("constraint");
     let server = StaticServer::start(&dist_dir());
-    let browser = Browser::start();
-    browser.goto(&format!("{}/settings", server.url));
-    fill(&browser, "Supabase URL", &stack.stack().api_url);
-    fill(&browser, "Sync every (seconds)", "2");
-    click_button(&browser, "Save settings");
-    browser.wait_for_text("Settings saved.");
-    browser.goto(&format!("{}/signup", server.url));
-    fill(&browser, "Email", "harper@example.org");
-    fill(&browser, "Password", "a-long-password");
-    click_button(&browser, "Create account");
-    browser.wait_for_text("harper@example.org");
+    let browser = signed_in_browser(&server.url, &stack.stack().api_url, 2, "harper@example.org", true);
 
     create_tune(&browser, "The Forbidden Reel");
     create_tune(&browser, "An Allowed Jig");
-    wait_for_status(&browser, "1 failed");
+    browser.wait_for_status("1 failed");
     assert_eq!(server_titles(&stack), ["An Allowed Jig"], "the refused change does not block the other");
 
-    click_link(&browser, "1 failed");
+    browser.click_link("1 failed");
     browser.wait_for_text("Changes the server refused");
     browser.wait_for_text("The Forbidden Reel");
     browser.wait_for_text("no_forbidden_title");
-    click_button(&browser, "Retry");
-    wait_for_status(&browser, "1 failed");
+    browser.click_button("Retry");
+    browser.wait_for_status("1 failed");
 
-    click_button(&browser, "Discard");
+    browser.click_button("Discard");
     browser.wait_for_text("Discard this change?");
-    click_button(&browser, "Keep it");
+    browser.click_button("Keep it");
     assert!(browser.body_text().contains("The Forbidden Reel"));
-    click_button(&browser, "Discard");
-    click_button(&browser, "Discard change");
-    wait_for_status(&browser, "Synced");
+    browser.click_button("Discard");
+    browser.click_button("Discard change");
+    browser.wait_for_status("Synced");
     browser.wait_for_text("None.");
 }
 
-/// A browser pointed at the stack (sync every 2 s) and signed in: signs up when
-/// `sign_up`, else signs in.
-fn signed_in_browser(stack: &TestStack, server: &StaticServer, email: &str, sign_up: bool) -> Browser {
-    let browser = Browser::start();
-    browser.goto(&format!("{}/settings", server.url));
-    fill(&browser, "Supabase URL", &stack.stack().api_url);
-    fill(&browser, "Sync every (seconds)", "2");
-    click_button(&browser, "Save settings");
-    browser.wait_for_text("Settings saved.");
-    browser.goto(&format!("{}/{}", server.url, if sign_up { "signup" } else { "signin" }));
-    fill(&browser, "Email", email);
-    fill(&browser, "Password", "a-long-password");
-    click_button(&browser, if sign_up { "Create account" } else { "Sign in" });
-    browser.wait_for_text(email);
-    browser
-}
-
 fn edit_mode(browser: &Browser, title: &str, mode: &str) {
-    click_link(browser, title);
-    click_link(browser, "Edit");
-    fill(browser, "Mode", mode);
-    click_button(browser, "Save");
+    browser.click_link(title);
+    browser.click_link("Edit");
+    browser.fill("Mode", mode);
+    browser.click_button("Save");
     browser.wait_for_text(mode);
-    click_link(browser, "Back to your tunes");
+    browser.click_link("Back to your tunes");
 }
 
 #[test]
@@ -273,24 +202,24 @@ fn edit_mode(browser: &Browser, title: &str, mode: &str) {
 fn two_browsers_share_tunes_and_resolve_a_conflict() {
     let stack = TestStack::start(|_| {}).expect("backend starts");
     let server = StaticServer::start(&dist_dir());
-    let phone = signed_in_browser(&stack, &server, "duo@example.org", true);
-    let laptop = signed_in_browser(&stack, &server, "duo@example.org", false);
+    let phone = signed_in_browser(&server.url, &stack.stack().api_url, 2, "duo@example.org", true);
+    let laptop = signed_in_browser(&server.url, &stack.stack().api_url, 2, "duo@example.org", false);
 
     // Made on one, it appears on the other.
     create_tune(&phone, "The Shared Reel");
     laptop.wait_for_text("The Shared Reel");
-    wait_for_status(&laptop, "Synced");
+    laptop.wait_for_status("Synced");
 
     // Apart (the laptop is offline), both change the mode.
     laptop.set_offline(true);
     edit_mode(&laptop, "The Shared Reel", "D mixolydian");
     edit_mode(&phone, "The Shared Reel", "D major");
-    wait_for_status(&phone, "Synced");
+    phone.wait_for_status("Synced");
     assert_eq!(stack.sql("select mode from public.tune").unwrap(), [Some("D major".to_string())]);
 
     // Back online, the laptop finds the conflict and keeps both until asked.
     laptop.set_offline(false);
-    click_link(&laptop, "1 conflict");
+    laptop.click_link("1 conflict");
     laptop.wait_for_text("Conflicts");
     laptop.wait_for_text("The Shared Reel");
     let mine = laptop.wait_for_field("This device: D mixolydian");
@@ -302,9 +231,9 @@ fn two_browsers_share_tunes_and_resolve_a_conflict() {
     );
     laptop.click(&theirs);
     laptop.click(&mine);
-    click_button(&laptop, "Use my choices");
+    laptop.click_button("Use my choices");
     laptop.wait_for_text("No conflicts.");
-    wait_for_status(&laptop, "Synced");
+    laptop.wait_for_status("Synced");
 
     // The laptop's choice reaches the server and the phone.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -312,6 +241,6 @@ fn two_browsers_share_tunes_and_resolve_a_conflict() {
         assert!(std::time::Instant::now() < deadline, "the resolution never reached the server");
         std::thread::sleep(Duration::from_millis(100));
     }
-    click_link(&phone, "The Shared Reel");
+    phone.click_link("The Shared Reel");
     phone.wait_for_text("D mixolydian");
 }

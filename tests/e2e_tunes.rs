@@ -12,26 +12,11 @@ use support::dist_dir;
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
 
-/// Fills the editor's fields (label, value); "Type" is a select.
+/// Fills the editor's fields (label, value).
 fn fill(browser: &Browser, fields: &[(&str, &str)]) {
     for (label, value) in fields {
-        let field = browser.wait_for_field(label);
-        if *label == "Type" {
-            browser.select_option(&field, value);
-        } else {
-            browser.replace_text(&field, value);
-        }
+        browser.fill(label, value);
     }
-}
-
-fn click_button(browser: &Browser, text: &str) {
-    let button = browser.wait_for_button(text);
-    browser.click(&button);
-}
-
-fn click_link(browser: &Browser, text: &str) {
-    let link = browser.wait_for_link(text);
-    browser.click(&link);
 }
 
 /// The text shown next to a field (its `aria-describedby` message), if any.
@@ -51,9 +36,9 @@ fn create_edit_reload_delete_a_tune() {
     browser.wait_for_text("0 tunes");
 
     // Invalid input: messages next to the fields, nothing saved.
-    click_link(&browser, "New tune");
+    browser.click_link("New tune");
     fill(&browser, &[("Release year", "98"), ("Mode", "D major")]);
-    click_button(&browser, "Save");
+    browser.click_button("Save");
     let title_message = browser.wait_for("title message", |b| field_message(b, "Title"));
     assert_eq!(title_message, "Title is required.");
     assert_eq!(
@@ -73,24 +58,24 @@ fn create_edit_reload_delete_a_tune() {
         ],
     );
     assert_eq!(field_message(&browser, "Title"), None, "message clears once fixed");
-    click_button(&browser, "Save");
+    browser.click_button("Save");
     browser.wait_for("detail page", |b| b.xpath("//h1[normalize-space()='The Silver Spear']"));
     let incipit = browser.wait_for("incipit block", |b| b.css_all("pre.incipit").into_iter().next());
     assert_eq!(browser.text(&incipit), "X:1\nK:D\n|:FA~A2 BAFA|");
     let detail_url = browser.current_url();
 
     // Edit.
-    click_link(&browser, "Edit");
+    browser.click_link("Edit");
     let mode = browser.wait_for_field("Mode");
     assert_eq!(browser.property(&mode, "value"), "D major");
     fill(&browser, &[("Mode", "D mixolydian")]);
-    click_button(&browser, "Save");
+    browser.click_button("Save");
     browser.wait_for_text("D mixolydian");
 
     // A reload (the tab reopens the database from OPFS) keeps it.
     browser.refresh();
     browser.wait_for_text("D mixolydian");
-    click_link(&browser, "Back to your tunes");
+    browser.click_link("Back to your tunes");
     browser.wait_for_text("1 tune");
     assert!(browser.body_text().contains("The Silver Spear"));
 
@@ -104,13 +89,13 @@ fn create_edit_reload_delete_a_tune() {
     browser.wait_for_text("1 tune");
 
     // Delete asks first; cancelling keeps the tune.
-    click_link(&browser, "The Silver Spear");
-    click_button(&browser, "Delete");
+    browser.click_link("The Silver Spear");
+    browser.click_button("Delete");
     browser.wait_for_text("Delete “The Silver Spear”?");
-    click_button(&browser, "Cancel");
+    browser.click_button("Cancel");
     browser.wait_for("dialog closed", |b| b.button("Yes, delete").is_none().then_some(()));
-    click_button(&browser, "Delete");
-    click_button(&browser, "Yes, delete");
+    browser.click_button("Delete");
+    browser.click_button("Yes, delete");
     browser.wait_for_text("0 tunes");
     assert!(!browser.body_text().contains("The Silver Spear"));
 
@@ -128,7 +113,7 @@ fn leaving_the_editor_with_unsaved_changes_asks_first() {
     browser.goto(&format!("{}/tunes/new", server.url));
     fill(&browser, &[("Title", "Half-typed")]);
 
-    click_button(&browser, "Cancel");
+    browser.click_button("Cancel");
     let question = browser.wait_for("confirm dialog", Browser::alert_text);
     assert!(question.contains("unsaved changes"), "{question}");
     browser.dismiss_alert();
@@ -136,14 +121,14 @@ fn leaving_the_editor_with_unsaved_changes_asks_first() {
     assert_eq!(browser.property(&browser.wait_for_field("Title"), "value"), "Half-typed");
 
     // The header link is guarded too.
-    click_link(&browser, "Tunebook");
+    browser.click_link("Tunebook");
     browser.wait_for("confirm dialog", Browser::alert_text);
     browser.accept_alert();
     browser.wait_for_text("0 tunes");
 
     // An untouched editor leaves without asking.
-    click_link(&browser, "New tune");
-    click_button(&browser, "Cancel");
+    browser.click_link("New tune");
+    browser.click_button("Cancel");
     browser.wait_for_text("0 tunes");
     assert_eq!(browser.alert_text(), None);
 }
@@ -157,11 +142,11 @@ fn sorting_by_a_header_and_reversing() {
     for (title, tune_type) in
         [("Banish Misfortune", "jig"), ("Ashokan Farewell", "waltz"), ("Cooley's", "reel")]
     {
-        click_link(&browser, "New tune");
+        browser.click_link("New tune");
         fill(&browser, &[("Title", title), ("Type", tune_type)]);
-        click_button(&browser, "Save");
+        browser.click_button("Save");
         browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
-        click_link(&browser, "Back to your tunes");
+        browser.click_link("Back to your tunes");
     }
     browser.wait_for_text("3 tunes");
     let titles = |b: &Browser| -> Vec<String> {
@@ -169,7 +154,7 @@ fn sorting_by_a_header_and_reversing() {
     };
     assert_eq!(titles(&browser), ["Ashokan Farewell", "Banish Misfortune", "Cooley's"]);
 
-    click_button(&browser, "Type");
+    browser.click_button("Type");
     browser.wait_for("sorted by type", |b| {
         (titles(b) == ["Banish Misfortune", "Cooley's", "Ashokan Farewell"]).then_some(())
     });
@@ -194,16 +179,16 @@ fn a_second_tab_is_told_and_can_take_over() {
     browser.new_tab();
     browser.goto(&server.url);
     browser.wait_for_text("Tunebook is open in another tab");
-    click_button(&browser, "Use Tunebook here");
+    browser.click_button("Use Tunebook here");
     browser.wait_for_text("0 tunes");
-    click_link(&browser, "New tune");
+    browser.click_link("New tune");
     fill(&browser, &[("Title", "Made in the second tab")]);
-    click_button(&browser, "Save");
+    browser.click_button("Save");
     browser.wait_for_text("Made in the second tab");
 
     browser.switch_to(&first);
     browser.wait_for_text("Tunebook is open in another tab");
-    click_button(&browser, "Use Tunebook here");
+    browser.click_button("Use Tunebook here");
     browser.wait_for_text("1 tune");
     assert!(browser.body_text().contains("Made in the second tab"));
 }
@@ -218,7 +203,7 @@ fn tunes_survive_a_browser_restart() {
         let browser = Browser::start_with_profile(&profile);
         browser.goto(&format!("{}/tunes/new", server.url));
         fill(&browser, &[("Title", "The Kesh"), ("Type", "jig")]);
-        click_button(&browser, "Save");
+        browser.click_button("Save");
         browser.wait_for("detail page", |b| b.xpath("//h1[normalize-space()='The Kesh']"));
     }
     let browser = Browser::start_with_profile(&profile);

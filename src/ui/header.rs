@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
-use tunebook_core::text::{changes, conflicts, download_progress, sync_status};
+use tunebook_core::text::{ago, changes, conflicts, download_progress, sync_status};
 
 use super::account::Account;
 use super::auth_flow::{cancel_sign_out, finish_sign_out, prepare_sign_out};
@@ -77,7 +77,11 @@ pub fn Header() -> impl IntoView {
     let conflict_count = move || app.sync.status.with(|s| s.stats.conflicts);
     let status_title = move || {
         app.sync.status.with(|s| match s.last_success {
-            Some(at) => format!("Last synced {}", local_date_time(at)),
+            Some(at) => format!(
+                "Last synced {} ({})",
+                ago((tunebook_core::domain::Timestamp::now().millis() - at.millis()) / 1000),
+                local_date_time(at)
+            ),
             None => "Not synced yet".to_string(),
         })
     };

@@ -18,3 +18,26 @@ pub fn dist_dir() -> PathBuf {
     );
     dir
 }
+
+/// A browser on the app at `app_url`, its Settings pointed at the backend `api_url`
+/// (syncing every `interval_secs`), signed up (or in) as `email`.
+pub fn signed_in_browser(
+    app_url: &str,
+    api_url: &str,
+    interval_secs: u32,
+    email: &str,
+    sign_up: bool,
+) -> webdriver::Browser {
+    let browser = webdriver::Browser::start();
+    browser.goto(&format!("{app_url}/settings"));
+    browser.fill("Supabase URL", api_url);
+    browser.fill("Sync every (seconds)", &interval_secs.to_string());
+    browser.click_button("Save settings");
+    browser.wait_for_text("Settings saved.");
+    browser.goto(&format!("{app_url}/{}", if sign_up { "signup" } else { "signin" }));
+    browser.fill("Email", email);
+    browser.fill("Password", "a-long-password");
+    browser.click_button(if sign_up { "Create account" } else { "Sign in" });
+    browser.wait_for_text(email);
+    browser
+}

@@ -232,6 +232,51 @@ impl Browser {
         self.wait_for(&format!("link {text:?}"), |b| b.link(text))
     }
 
+    /// Clicks the button with this visible text (waiting for it).
+    pub fn click_button(&self, text: &str) {
+        let button = self.wait_for_button(text);
+        self.click(&button);
+    }
+
+    /// Clicks the link with this visible text (waiting for it).
+    pub fn click_link(&self, text: &str) {
+        let link = self.wait_for_link(text);
+        self.click(&link);
+    }
+
+    /// Sets the field labelled `label` to `value`: picks the option in a `<select>`,
+    /// replaces the text of anything else.
+    pub fn fill(&self, label: &str, value: &str) {
+        let field = self.wait_for_field(label);
+        if self.property(&field, "tagName") == "SELECT" {
+            self.select_option(&field, value);
+        } else {
+            self.replace_text(&field, value);
+        }
+    }
+
+    /// The sync status in the header.
+    pub fn sync_status(&self) -> String {
+        self.css_all(".sync-status").first().map(|e| self.text(e)).unwrap_or_default()
+    }
+
+    /// Waits until the header's sync status reads `wanted`.
+    pub fn wait_for_status(&self, wanted: &str) {
+        self.wait_for(&format!("sync status {wanted:?}"), |b| (b.sync_status() == wanted).then_some(()));
+    }
+
+    /// Opens `url` and returns ms from navigation start to the app's first-rows mark.
+    pub fn first_rows_painted(&self, url: &str) -> f64 {
+        self.goto(url);
+        self.wait_for("first rows painted", |b| {
+            b.execute(
+                "const m = performance.getEntriesByName('tunebook:first-rows'); return m.length ? m[0].startTime : null;",
+                vec![],
+            )
+            .as_f64()
+        })
+    }
+
     pub fn click(&self, el: &Element) {
         self.cmd("POST", &format!("/element/{}/click", el.0), None);
     }

@@ -164,6 +164,7 @@ pub fn SyncPage() -> impl IntoView {
             <h2>"For support"</h2>
             <dl class="fields">
                 <dt>"Device id"</dt><dd><code>{account::device_id().unwrap_or_else(|| "—".into())}</code></dd>
+                <dt>"Pulled up to change"</dt><dd><code>{move || stats().pull_cursor}</code></dd>
                 <dt>"Account"</dt><dd>{move || app.account.with(|a| a.user().map(|u| u.email.clone()).unwrap_or_else(|| "Signed out".into()))}</dd>
                 <dt>"Server"</dt><dd><code>{move || app.settings.with(|s| s.supabase.url.clone())}</code></dd>
             </dl>
