@@ -13,7 +13,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use support::static_server::StaticServer;
@@ -111,17 +111,7 @@ fn main() {
     let browser = Browser::start();
 
     // Browser: import and edits through the worker into OPFS; seeds the app database.
-    browser.goto(&format!("{}/bench/", server.url));
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let results: Value = loop {
-        let text = browser.execute("return window.__tunebookBench || null", vec![]);
-        if let Some(text) = text.as_str() {
-            break serde_json::from_str(text).expect("bench JSON");
-        }
-        assert!(Instant::now() < deadline, "browser benchmark did not finish");
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert!(results.get("error").is_none(), "browser benchmark failed: {results}");
+    let results = browser.bench_results(&format!("{}/bench/", server.url));
     assert_eq!(results["storage"], "Opfs", "the benchmark must run on OPFS: {results}");
     let ms_list = |v: &Value| -> Vec<f64> {
         v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()

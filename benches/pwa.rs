@@ -13,7 +13,7 @@
 mod support;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use support::static_server::StaticServer;
@@ -38,12 +38,7 @@ fn main() {
 
     let (first_visit, warm) = {
         let browser = Browser::start_with_profile(&profile);
-        browser.goto(&format!("{}/bench/?mode=seed&count=1000", server.url));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while browser.execute("return window.__tunebookBench || null", vec![]).is_null() {
-            assert!(Instant::now() < deadline, "seeding did not finish");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        browser.bench_results(&format!("{}/bench/?mode=seed&count=1000", server.url));
         let first_visit = browser.first_rows_painted(&app);
         browser.wait_for_text("1000 tunes");
         browser.wait_for("the service worker", |b| {

@@ -265,6 +265,22 @@ impl Browser {
         self.wait_for(&format!("sync status {wanted:?}"), |b| (b.sync_status() == wanted).then_some(()));
     }
 
+    /// Opens the benchmark page at `url` and waits (up to ten minutes) for the JSON it
+    /// leaves in `window.__tunebookBench`; fails if the page reports an error.
+    pub fn bench_results(&self, url: &str) -> Value {
+        self.goto(url);
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let results: Value = loop {
+            if let Some(text) = self.execute("return window.__tunebookBench || null", vec![]).as_str() {
+                break serde_json::from_str(text).unwrap_or_else(|e| panic!("benchmark JSON: {e}"));
+            }
+            assert!(Instant::now() < deadline, "the benchmark page did not finish");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(results.get("error").is_none(), "the benchmark page failed: {results}");
+        results
+    }
+
     /// Opens `url` and returns ms from navigation start to the app's first-rows mark.
     pub fn first_rows_painted(&self, url: &str) -> f64 {
         self.goto(url);

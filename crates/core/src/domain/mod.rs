@@ -2,6 +2,25 @@
 //!
 //! Plain Rust with no I/O, shared by the browser worker, the UI and native tests.
 
+/// Serializes a type as its `Display` text and deserializes it with `FromStr`.
+macro_rules! serde_as_text {
+    ($ty:ty) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+use serde_as_text;
+
 pub mod id;
 pub mod time;
 pub mod tune;
