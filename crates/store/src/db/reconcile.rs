@@ -11,7 +11,7 @@ use tunebook_core::supabase::rest::ServerTune;
 use tunebook_core::sync::{Operation, PullReport};
 
 use super::outbox::{TUNE_TABLE, enqueue};
-use super::tunes::{get, insert};
+use super::tunes::{get, insert, replace};
 use super::{Database, DbError};
 
 /// How a server version met a local change.
@@ -97,32 +97,8 @@ fn write_local(tx: &Transaction<'_>, id: &str, content: &Content, server: &Tune)
 
 /// Takes the server's row as this device's, whole (no local change to keep).
 fn take_theirs(tx: &Transaction<'_>, theirs: &Tune) -> Result<(), DbError> {
-    let id = theirs.id.to_string();
-    tx.prepare_cached(
-        "UPDATE tune SET title = ?2, type = ?3, structure = ?4, mode = ?5, genre = ?6, composer = ?7,
-             artist = ?8, release_year = ?9, incipit = ?10, deleted = ?11, sync_version = ?12,
-             user_id = ?13, created_at = ?14, last_modified_at = ?15, device_id = ?16
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        theirs.fields.title,
-        theirs.fields.tune_type,
-        theirs.fields.structure,
-        theirs.fields.mode,
-        theirs.fields.genre,
-        theirs.fields.composer,
-        theirs.fields.artist,
-        theirs.fields.release_year,
-        theirs.fields.incipit,
-        theirs.deleted,
-        theirs.sync_version,
-        theirs.user_id.map(|u| u.to_string()),
-        theirs.created_at.to_string(),
-        theirs.last_modified_at.to_string(),
-        theirs.device_id,
-    ])?;
-    set_base(tx, &id, theirs.sync_version, &Content::from(theirs))
+    replace(tx, theirs)?;
+    set_base(tx, &theirs.id.to_string(), theirs.sync_version, &Content::from(theirs))
 }
 
 /// Merges a newer server version into a local tune that has an unsent change.

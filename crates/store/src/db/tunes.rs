@@ -131,14 +131,24 @@ fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
     }
 }
 
+/// Stores a new tune row (fails if the id exists).
 pub(super) fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
+    write_row(tx, t, "INSERT")
+}
+
+/// Stores a whole tune row, replacing the row with that id if there is one.
+pub(super) fn replace(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
+    write_row(tx, t, "INSERT OR REPLACE")
+}
+
+fn write_row(tx: &Transaction<'_>, t: &Tune, verb: &str) -> Result<(), DbError> {
     let f = &t.fields;
     let created_at = t.created_at.to_string();
     // Usually equal (a new tune): format once.
     let last_modified_at =
         if t.last_modified_at == t.created_at { created_at.clone() } else { t.last_modified_at.to_string() };
     tx.prepare_cached(&format!(
-        "INSERT INTO tune ({TUNE_COLUMNS})
+        "{verb} INTO tune ({TUNE_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))?
     .execute(params![
