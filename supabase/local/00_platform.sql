@@ -28,12 +28,20 @@ $$;
 
 grant anon, authenticated, service_role to authenticator;
 
--- As on hosted: the API roles get privileges on everything in public, so row level
--- security is the only gate.
+-- As on hosted projects since 2026: the API roles may use the schema, but a new table or
+-- function grants them nothing until a migration says so, so a migration that forgets a
+-- grant fails here as it would there. (Earlier local stacks granted everything by
+-- default; the revokes remove that from their databases.)
 grant usage on schema public, extensions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+alter default privileges in schema public revoke all on tables from anon, authenticated, service_role;
+alter default privileges in schema public revoke all on functions from anon, authenticated, service_role;
+alter default privileges in schema public revoke all on sequences from anon, authenticated, service_role;
+
+-- Hosted projects' statement timeouts for the API roles: one slow request cannot hold
+-- a PostgREST connection for long. (PostgREST applies the role's settings when it
+-- switches to the role.)
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
 
 create schema if not exists auth;
 grant usage on schema auth to anon, authenticated, service_role;

@@ -90,6 +90,23 @@ pub fn api_keys(secret: &str) -> (String, String) {
     (key("anon"), key("service_role"))
 }
 
+/// The opaque keys newer Supabase projects issue, derived from the JWT secret so they are
+/// stable across restarts: (`sb_publishable_…`, `sb_secret_…`). Local use only, like the
+/// JWT-shaped keys.
+pub fn opaque_keys(secret: &str) -> (String, String) {
+    let key = |label: &str| URL_SAFE_NO_PAD.encode(&mac(secret, label.as_bytes())[..20]);
+    (format!("sb_publishable_{}", key("publishable")), format!("sb_secret_{}", key("secret")))
+}
+
+/// Compares two byte strings in time that depends only on their lengths, so an API key
+/// cannot be guessed byte by byte from response times.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +122,23 @@ mod tests {
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0"
         );
         assert!(verify(SECRET, &service, 0).unwrap()["role"] == "service_role");
+    }
+
+    #[test]
+    fn opaque_keys_have_supabase_prefixes_and_differ() {
+        let (publishable, secret) = opaque_keys(SECRET);
+        assert!(publishable.starts_with("sb_publishable_") && publishable.len() > 30, "{publishable}");
+        assert!(secret.starts_with("sb_secret_") && secret.len() > 30, "{secret}");
+        assert_eq!(opaque_keys(SECRET), (publishable.clone(), secret));
+        assert_ne!(opaque_keys("another-secret-with-at-least-32-characters").0, publishable);
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

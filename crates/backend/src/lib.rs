@@ -3,6 +3,7 @@
 //! auth server (GoTrue) that honours their contract for everything Tunebook uses.
 
 pub mod auth;
+pub mod data_dir;
 pub mod error;
 pub mod gateway;
 pub mod jwt;

@@ -13,7 +13,8 @@ auth/gateway stand-in, prints SUPABASE_URL=… lines, and runs until Ctrl-C.
 
 Options:
   --data-dir DIR        where data and logs live (default: .supabase-local in the repository)
-  --reset               delete the data directory first
+  --reset               delete the data directory's contents first (only a directory this
+                        program made, and never while another stack runs on it)
   --port PORT           API port (default 54321; 0 = any free port)
   --db-port PORT        PostgreSQL port (default 54322; 0 = any free port)
   --jwt-secret SECRET   JWT secret, at least 32 characters (default: the Supabase CLI's local one)

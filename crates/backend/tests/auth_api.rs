@@ -218,8 +218,12 @@ fn gateway_requires_an_api_key(api: &Api) {
     }
     let r = call("GET", &api.url("/auth/v1/health"), &[("apikey", api.anon())], Value::Null);
     assert_eq!(r.status, 200);
-    let r = call("GET", &format!("{}?apikey={}", api.url("/rest/v1/tune"), api.anon()), &[], Value::Null);
+    // The API root (PostgREST's OpenAPI description) is open to the anon role; the tables
+    // are not (least privilege: anon has no grant on them).
+    let r = call("GET", &format!("{}?apikey={}", api.url("/rest/v1/"), api.anon()), &[], Value::Null);
     assert_eq!(r.status, 200, "apikey as a query parameter: {}", r.text);
+    let r = call("GET", &format!("{}?apikey={}", api.url("/rest/v1/tune"), api.anon()), &[], Value::Null);
+    assert_eq!(r.body["code"], "42501", "anon cannot read tunes at all: {}", r.text);
 }
 
 fn cors_is_open_to_any_origin(api: &Api) {
@@ -240,10 +244,11 @@ fn cors_is_open_to_any_origin(api: &Api) {
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert!(r.header("access-control-allow-methods").unwrap_or_default().contains("POST"));
     assert!(r.header("access-control-allow-headers").unwrap_or_default().contains("prefer"));
+    let (_, token, _) = api.sign_up(&email("cors"), "secret1");
     let r = api.call(
         "GET",
         "/rest/v1/tune",
-        None,
+        Some(&token),
         &[("origin", "https://tunebook.example"), ("prefer", "count=exact")],
         Value::Null,
     );

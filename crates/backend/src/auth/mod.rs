@@ -1,10 +1,18 @@
 //! The stand-in for Supabase Auth (GoTrue): sign-up, password and refresh-token grants
 //! with rotating refresh tokens, logout, and the current user, against `auth.users` in
-//! the same database, with bcrypt passwords (pgcrypto) and HS256 access tokens.
+//! the same database, with bcrypt passwords and HS256 access tokens. Password hashing runs
+//! off the async threads and holds no database connection; unknown addresses cost the
+//! same bcrypt as known ones; failed attempts are rate-limited per address and per IP.
 
 mod error;
+mod rate_limit;
 
 pub use error::{API_VERSION_2024, AuthError};
+pub use rate_limit::{Limiter, RateLimits};
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
@@ -13,8 +21,14 @@ use crate::pool::Pool;
 
 /// Minimum password length, as GoTrue's default.
 const MIN_PASSWORD_LEN: usize = 6;
+/// bcrypt reads at most 72 bytes; GoTrue refuses longer passwords rather than ignore the rest.
+const MAX_PASSWORD_BYTES: usize = 72;
+/// The `auth.users.email` column's limit.
+const MAX_EMAIL_LEN: usize = 255;
+/// Largest sign-up metadata (`data`), as JSON text: it is copied into every access token.
+const MAX_METADATA_BYTES: usize = 4096;
 /// bcrypt cost, as GoTrue's.
-const BCRYPT_COST: i32 = 10;
+const BCRYPT_COST: u32 = 10;
 
 /// The user object's JSON, built in SQL from an `auth.users` row aliased `u`.
 const USER_JSON: &str = "json_build_object(
@@ -38,6 +52,8 @@ pub struct Auth {
     /// Seconds after rotation during which the previous refresh token still returns the
     /// current session (GoTrue's reuse interval, for a client whose reply was lost).
     pub refresh_reuse_interval: i64,
+    /// Failed password attempts, limited per address and per IP.
+    pub limiter: Limiter,
 }
 
 /// What a handler answers: a status and a JSON body (`None` for 204).
@@ -51,9 +67,24 @@ pub struct AuthRequest<'a> {
     pub query: &'a str,
     pub bearer: Option<&'a str>,
     pub body: &'a [u8],
+    /// The caller's address (for rate limits).
+    pub client_ip: IpAddr,
 }
 
 impl Auth {
+    /// An auth server on a database that is never reached (unit tests of the gateway).
+    pub fn for_tests() -> Self {
+        Self {
+            pool: Pool::new("postgresql://nobody@127.0.0.1:1/none".into(), 1),
+            jwt_secret: crate::stack::DEFAULT_JWT_SECRET.into(),
+            jwt_expiry: 3600,
+            autoconfirm: true,
+            issuer: "http://127.0.0.1/auth/v1".into(),
+            refresh_reuse_interval: 10,
+            limiter: Limiter::default(),
+        }
+    }
+
     /// Routes a request to its handler.
     pub async fn handle(&self, req: AuthRequest<'_>) -> AuthReply {
         match (req.method, req.path) {
@@ -71,7 +102,7 @@ impl Auth {
             )),
             ("POST", "/signup") => self.signup(req.body).await,
             ("POST", "/token") => match query_param(req.query, "grant_type").as_deref() {
-                Some("password") => self.password_grant(req.body).await,
+                Some("password") => self.password_grant(req.body, req.client_ip).await,
                 Some("refresh_token") => self.refresh_grant(req.body).await,
                 _ => Err(AuthError::validation("unsupported_grant_type")),
             },
@@ -84,28 +115,28 @@ impl Auth {
     async fn signup(&self, body: &[u8]) -> AuthReply {
         let body: Value = serde_json::from_slice(body).map_err(AuthError::bad_json)?;
         let email = normalize_email(body.get("email"))?;
-        let password = body.get("password").and_then(Value::as_str).unwrap_or_default();
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(AuthError::new(
-                422,
-                "weak_password",
-                format!("Password should be at least {MIN_PASSWORD_LEN} characters."),
-            ));
-        }
+        let password = body.get("password").and_then(Value::as_str).unwrap_or_default().to_string();
+        check_new_password(&password)?;
         let metadata = body.get("data").filter(|d| d.is_object()).cloned().unwrap_or_else(|| json!({}));
+        let metadata = metadata.to_string();
+        if metadata.len() > MAX_METADATA_BYTES {
+            return Err(AuthError::validation(format!(
+                "User metadata cannot be larger than {MAX_METADATA_BYTES} bytes"
+            )));
+        }
+        let hash = hash_password(password).await?;
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
                 &format!(
                     "insert into auth.users as u (email, encrypted_password, email_confirmed_at,
                          confirmation_sent_at, raw_app_meta_data, raw_user_meta_data)
-                     values ($1, extensions.crypt($2, extensions.gen_salt('bf', $3)),
-                         case when $4 then now() end, case when $4 then null else now() end,
-                         '{{\"provider\":\"email\",\"providers\":[\"email\"]}}'::jsonb, $5::text::jsonb)
+                     values ($1, $2, case when $3 then now() end, case when $3 then null else now() end,
+                         '{{\"provider\":\"email\",\"providers\":[\"email\"]}}'::jsonb, $4::text::jsonb)
                      on conflict (email) do nothing
                      returning u.id::text, {USER_JSON}"
                 ),
-                &[&email, &password, &BCRYPT_COST, &self.autoconfirm, &metadata.to_string()],
+                &[&email, &hash, &self.autoconfirm, &metadata],
             )
             .await?;
         let Some(row) = row else {
@@ -121,30 +152,44 @@ impl Auth {
         }
     }
 
-    async fn password_grant(&self, body: &[u8]) -> AuthReply {
+    async fn password_grant(&self, body: &[u8], client_ip: IpAddr) -> AuthReply {
         let body: Value = serde_json::from_slice(body).map_err(AuthError::bad_json)?;
         let email = body.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase());
         let password = body.get("password").and_then(Value::as_str);
         let (Some(email), Some(password)) = (email, password) else {
             return Err(AuthError::validation("missing email or phone"));
         };
-        let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "select u.id::text, u.email_confirmed_at is not null
-                 from auth.users u
-                 where u.email = $1 and u.encrypted_password = extensions.crypt($2, u.encrypted_password)",
-                &[&email, &password],
-            )
-            .await?;
-        drop(client);
-        let Some(row) = row else {
+        let ip = client_ip.to_string();
+        if !self.limiter.allows(&email, &ip, Instant::now()) {
+            return Err(AuthError::new(429, "over_request_rate_limit", "Request rate limit reached"));
+        }
+        let row = {
+            let client = self.pool.get().await?;
+            client
+                .query_opt(
+                    "select u.id::text, u.encrypted_password, u.email_confirmed_at is not null
+                     from auth.users u where u.email = $1",
+                    &[&email],
+                )
+                .await?
+        };
+        // An unknown address is checked against a dummy hash so that it takes as long as a
+        // wrong password for a known one: response times must not reveal who has an account.
+        let (user, hash) = match &row {
+            Some(r) => (Some((r.get::<_, String>(0), r.get::<_, bool>(2))), r.get::<_, Option<String>>(1)),
+            None => (None, None),
+        };
+        let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
+        let matches = verify_password(password.to_string(), hash).await?;
+        let Some((user_id, confirmed)) = user.filter(|_| matches) else {
+            self.limiter.failed(&email, &ip, Instant::now());
             return Err(AuthError::invalid_credentials());
         };
-        if !row.get::<_, bool>(1) {
+        self.limiter.succeeded(&email);
+        if !confirmed {
             return Err(AuthError::new(400, "email_not_confirmed", "Email not confirmed"));
         }
-        self.new_session(&row.get::<_, String>(0)).await.map(|s| (200, Some(s)))
+        self.new_session(&user_id).await.map(|s| (200, Some(s)))
     }
 
     /// Starts a session for a user: a session row, a refresh token and an access token.
@@ -175,26 +220,23 @@ impl Auth {
             return Err(AuthError::validation("refresh_token required"));
         };
         let client = self.pool.get().await?;
-        // Revoking and reading in one statement makes rotation atomic: of two concurrent
-        // refreshes with the same token, exactly one gets the row.
+        // Revoking the token and inserting its successor in one statement makes rotation
+        // atomic: of two concurrent refreshes with the same token, exactly one gets the row,
+        // and by the time the other sees it revoked, the successor is there to hand out.
+        let next = random_token();
         let rotated = client
             .query_opt(
-                "update auth.refresh_tokens set revoked = true, updated_at = now()
-                 where token = $1 and not revoked
-                 returning user_id::text, session_id::text",
-                &[&token],
+                "with r as (update auth.refresh_tokens set revoked = true, updated_at = now()
+                            where token = $1 and not revoked
+                            returning user_id, session_id),
+                      i as (insert into auth.refresh_tokens (token, user_id, session_id, parent)
+                            select $2, r.user_id, r.session_id, $1 from r)
+                 select user_id::text, session_id::text from r",
+                &[&token, &next],
             )
             .await?;
         if let Some(row) = rotated {
             let (user_id, session_id): (String, String) = (row.get(0), row.get(1));
-            let next = random_token();
-            client
-                .execute(
-                    "insert into auth.refresh_tokens (token, user_id, session_id, parent)
-                     values ($1, $2::text::uuid, $3::text::uuid, $4)",
-                    &[&next, &user_id, &session_id, &token],
-                )
-                .await?;
             let user = self.load_user(&client, &user_id).await?;
             return Ok((200, Some(self.session_json(user, &session_id, next))));
         }
@@ -317,12 +359,77 @@ impl Auth {
     }
 }
 
+/// A new password: long enough, short enough for bcrypt to read all of it, no NUL.
+fn check_new_password(password: &str) -> Result<(), AuthError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AuthError::new(
+            422,
+            "weak_password",
+            format!("Password should be at least {MIN_PASSWORD_LEN} characters."),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AuthError::validation(format!(
+            "Password cannot be longer than {MAX_PASSWORD_BYTES} characters"
+        )));
+    }
+    if password.contains('\0') {
+        return Err(AuthError::validation("Password cannot contain NUL characters"));
+    }
+    Ok(())
+}
+
+/// bcrypt at GoTrue's cost, in GoTrue's `$2a$` format, off the async threads.
+async fn hash_password(password: String) -> Result<String, AuthError> {
+    tokio::task::spawn_blocking(move || bcrypt::hash_with_result(password, BCRYPT_COST))
+        .await
+        .map_err(AuthError::unexpected)?
+        .map(|parts| parts.format_for_version(bcrypt::Version::TwoA))
+        .map_err(AuthError::unexpected)
+}
+
+/// Whether `password` matches a bcrypt `hash`, off the async threads. A password no
+/// account can have (NUL, over 72 bytes) or an unreadable hash is simply no match.
+async fn verify_password(password: String, hash: String) -> Result<bool, AuthError> {
+    tokio::task::spawn_blocking(move || {
+        let usable = !password.contains('\0') && password.len() <= MAX_PASSWORD_BYTES;
+        let matches = bcrypt::verify(&password, &hash).unwrap_or(false);
+        usable && matches
+    })
+    .await
+    .map_err(AuthError::unexpected)
+}
+
+/// A bcrypt hash (at the real cost) that no password is checked against successfully.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        bcrypt::hash_with_result(random_token(), BCRYPT_COST)
+            .map(|parts| parts.format_for_version(bcrypt::Version::TwoA))
+            .unwrap_or_else(|_| "$2a$10$invalidinvalidinvalidinvalidinvalidinvalidinvalidinva".into())
+    })
+}
+
+/// Characters an address must not hide: controls, bidirectional overrides and
+/// zero-width characters (they make two different addresses look the same).
+fn is_deceptive(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+}
+
 /// Lower-cases and checks an e-mail address the way GoTrue does (loosely: one `@` with
-/// something on both sides and a dot in the domain).
+/// something on both sides and a dot in the domain), refusing over-long addresses and
+/// invisible or control characters.
 fn normalize_email(value: Option<&Value>) -> Result<String, AuthError> {
     let email = value.and_then(Value::as_str).unwrap_or_default().trim().to_lowercase();
     if email.is_empty() {
         return Err(AuthError::validation("Signup requires a valid password and email"));
+    }
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(AuthError::validation("An email address is too long"));
+    }
+    if email.chars().any(is_deceptive) {
+        return Err(AuthError::validation("Unable to validate email address: invalid format"));
     }
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
@@ -402,12 +509,43 @@ mod tests {
     #[test]
     fn emails_are_checked_and_lowercased() {
         assert_eq!(normalize_email(Some(&json!(" Ann@Example.org "))).unwrap(), "ann@example.org");
-        for bad in
-            ["", "ann", "ann@", "@example.org", "ann@example", "ann@.org", "a b@example.org", "a@b@c.org"]
-        {
+        let long = format!("{}@example.org", "a".repeat(250));
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.org",
+            "ann@example",
+            "ann@.org",
+            "a b@example.org",
+            "a@b@c.org",
+            "an\u{0}n@example.org",
+            "an\u{7}n@example.org",
+            "ann\u{202E}gro.elpmaxe@x.org",
+            "a\u{200B}nn@example.org",
+            long.as_str(),
+        ] {
             let err = normalize_email(Some(&json!(bad))).unwrap_err();
             assert_eq!(err.code, "validation_failed", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn new_passwords_are_checked() {
+        assert_eq!(check_new_password("12345").unwrap_err().code, "weak_password");
+        assert_eq!(check_new_password(&"x".repeat(73)).unwrap_err().code, "validation_failed");
+        assert_eq!(check_new_password("abc\0defgh").unwrap_err().code, "validation_failed");
+        assert!(check_new_password(&"é".repeat(36)).is_ok(), "72 bytes is the limit");
+        assert!(check_new_password(&"é".repeat(37)).is_err());
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_the_dummy_matches_nothing() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$2a$10$"), "{hash}");
+        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(!verify_password("wrong".into(), hash).await.unwrap());
+        assert!(!verify_password("secret123".into(), dummy_hash().into()).await.unwrap());
     }
 
     #[test]
