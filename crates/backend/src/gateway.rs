@@ -12,7 +12,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -164,11 +164,19 @@ impl Gateway {
         let header_read_timeout = self.limits.header_read_timeout;
         let started = Instant::now();
         let activity = Arc::new(AtomicU64::new(0));
+        // Requests being answered: a connection waiting on PostgREST is not idle.
+        let in_flight = Arc::new(AtomicUsize::new(0));
         let io = TokioIo::new(Tracked { inner: stream, started, activity: activity.clone() });
         let gateway = self;
+        let requests = in_flight.clone();
         let service = service_fn(move |req| {
             let gateway = gateway.clone();
-            async move { Ok::<_, Infallible>(gateway.route(req, peer).await) }
+            let busy = InFlight::start(requests.clone());
+            async move {
+                let response = gateway.route(req, peer).await;
+                drop(busy);
+                Ok::<_, Infallible>(response)
+            }
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -186,7 +194,8 @@ impl Gateway {
                 }
                 _ = tick.tick() => {
                     let last = Duration::from_millis(activity.load(Ordering::Relaxed));
-                    if started.elapsed().saturating_sub(last) >= idle_timeout {
+                    let idle = in_flight.load(Ordering::Relaxed) == 0;
+                    if idle && started.elapsed().saturating_sub(last) >= idle_timeout {
                         // Dropping the connection closes the socket.
                         return;
                     }
@@ -389,6 +398,22 @@ fn too_large() -> Response<Body> {
     response
 }
 
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn start(counter: Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A socket that records when it last read or wrote (milliseconds since `started`).
 struct Tracked {
     inner: TcpStream,
@@ -483,7 +508,6 @@ fn full(bytes: Bytes) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
 
     #[test]
     fn only_paths_below_a_prefix_route_there() {

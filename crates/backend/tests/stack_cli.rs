@@ -31,12 +31,19 @@ fn starts_prints_settings_serves_and_stops_cleanly_on_ctrl_c() {
         .expect("start tunebook-backend");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut settings = std::collections::HashMap::new();
-    while settings.len() < 4 {
+    while settings.len() < 6 {
         let line = lines.next().expect("settings line").expect("read");
         let (key, value) = line.split_once('=').expect("KEY=value");
         settings.insert(key.to_string(), value.to_string());
     }
-    for key in ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "DATABASE_URL"] {
+    for key in [
+        "SUPABASE_URL",
+        "SUPABASE_ANON_KEY",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "SUPABASE_PUBLISHABLE_KEY",
+        "SUPABASE_SECRET_KEY",
+        "DATABASE_URL",
+    ] {
         assert!(settings.get(key).is_some_and(|v| !v.is_empty()), "{key} printed: {settings:?}");
     }
     let url = &settings["SUPABASE_URL"];
@@ -49,8 +56,8 @@ fn starts_prints_settings_serves_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(health.status, 200);
     let rest = common::call(
         "GET",
-        &format!("{url}/rest/v1/tune"),
-        &[("apikey", &settings["SUPABASE_ANON_KEY"])],
+        &format!("{url}/rest/v1/"),
+        &[("apikey", &settings["SUPABASE_PUBLISHABLE_KEY"])],
         serde_json::Value::Null,
     );
     assert_eq!(rest.status, 200, "{}", rest.text);
