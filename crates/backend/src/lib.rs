@@ -11,7 +11,9 @@ pub mod migrations;
 pub mod pool;
 pub mod postgres;
 pub mod postgrest;
+pub mod process;
 pub mod stack;
+pub mod supervisor;
 pub mod testing;
 
 pub use error::BackendError;

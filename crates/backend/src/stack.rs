@@ -18,6 +18,7 @@ use crate::migrations;
 use crate::pool::Pool;
 use crate::postgres::{Postgres, SUPERUSER_PASSWORD};
 use crate::postgrest::{PostgRest, PostgRestConfig};
+use crate::supervisor::{Children, Supervisor};
 
 /// The Supabase CLI's well-known local JWT secret. Public and for local use only; pass
 /// another with `--jwt-secret` for anything else.
@@ -118,8 +119,8 @@ pub struct Stack {
     pub database_url: String,
     pub jwt_secret: String,
     pub config: StackConfig,
-    postgres: Option<Postgres>,
-    postgrest: Option<PostgRest>,
+    /// PostgreSQL and PostgREST, restarted if they die.
+    supervisor: Option<Supervisor>,
     gateway: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     /// Held while the stack runs, so no other stack uses or resets the directory.
     data_dir_lock: Option<DataDir>,
@@ -145,12 +146,14 @@ impl Stack {
         config.db_port = db_port;
         let data_dir = config.data_dir.clone();
         let durable = config.durable;
-        let postgres = tokio::task::spawn_blocking(move || Postgres::start(&data_dir, db_port, durable))
-            .await
-            .map_err(|e| BackendError::Process {
-                what: "starting PostgreSQL".into(),
-                detail: e.to_string(),
-            })??;
+        let mut postgres =
+            tokio::task::spawn_blocking(move || Postgres::init(&data_dir, db_port, durable)).await.map_err(
+                |e| BackendError::Process { what: "starting PostgreSQL".into(), detail: e.to_string() },
+            )??;
+        // Spawned from this (long-lived) thread, not the blocking pool's: the server is
+        // stopped when the thread that started it ends.
+        postgres.spawn()?;
+        postgres.wait_ready().await?;
         let database_url = postgres.url("postgres", SUPERUSER_PASSWORD);
 
         let (mut client, connection) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
@@ -162,9 +165,9 @@ impl Stack {
         let rest_port = port(config.rest_port)?;
         config.rest_port = rest_port;
         let postgrest = PostgRest::start(PostgRestConfig {
-            binary: &config.postgrest_bin,
+            binary: config.postgrest_bin.clone(),
             db_uri: postgres.url("authenticator", SUPERUSER_PASSWORD),
-            jwt_secret: &config.jwt_secret,
+            jwt_secret: config.jwt_secret.clone(),
             port: rest_port,
             admin_port: port(0)?,
             log_file: config.data_dir.join("postgrest.log"),
@@ -210,8 +213,7 @@ impl Stack {
             database_url,
             jwt_secret: config.jwt_secret.clone(),
             config,
-            postgres: Some(postgres),
-            postgrest: Some(postgrest),
+            supervisor: Some(Supervisor::start(Children { postgres, postgrest })),
             gateway: Some((shutdown, task)),
             data_dir_lock: Some(data_dir_lock),
         })
@@ -231,6 +233,19 @@ impl Stack {
         )
     }
 
+    /// Becomes `Some(reason)` if PostgreSQL or PostgREST died and could not be restarted.
+    pub fn failure(&self) -> Option<watch::Receiver<Option<String>>> {
+        self.supervisor.as_ref().map(Supervisor::failure)
+    }
+
+    /// Process ids of PostgreSQL and PostgREST (tests kill them to check supervision).
+    pub async fn child_pids(&self) -> (Option<u32>, Option<u32>) {
+        match &self.supervisor {
+            Some(s) => s.pids().await,
+            None => (None, None),
+        }
+    }
+
     /// Stops the gateway, PostgREST and PostgreSQL, in that order.
     pub async fn stop(mut self) {
         self.shutdown().await;
@@ -241,10 +256,11 @@ impl Stack {
             let _ = signal.send(true);
             let _ = task.await;
         }
-        if let Some(postgrest) = self.postgrest.take() {
+        if let Some(Children { postgres, postgrest }) = match self.supervisor.take() {
+            Some(supervisor) => supervisor.stop().await,
+            None => None,
+        } {
             postgrest.stop().await;
-        }
-        if let Some(postgres) = self.postgres.take() {
             let _ = tokio::task::spawn_blocking(move || drop(postgres)).await;
         }
         self.data_dir_lock.take();
