@@ -17,7 +17,7 @@ use tunebook_core::protocol::{
     self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
 };
 use tunebook_core::supabase::SupabaseConfig;
-use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats};
+use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
 
 /// Where Trunk puts the worker's loader (worker files are never content-hashed).
 const WORKER_URL: &str = "/tunebook-worker_loader.js";
@@ -236,6 +236,14 @@ impl DbClient {
     pub async fn failed_items(&self) -> Result<Vec<QueueItem>, WorkerError> {
         match self.request(Request::FailedItems).await? {
             Response::Items(items) => Ok(items),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Pulled rows this device could not read.
+    pub async fn quarantined(&self) -> Result<Vec<UnreadableRow>, WorkerError> {
+        match self.request(Request::Quarantined).await? {
+            Response::Quarantined(rows) => Ok(rows),
             other => Err(unexpected(other)),
         }
     }

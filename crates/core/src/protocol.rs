@@ -12,7 +12,7 @@ use crate::error::DbError;
 use crate::list::{ListQuery, TunePage};
 use crate::merge::{Conflict, Part, Side};
 use crate::supabase::SupabaseConfig;
-use crate::sync::{PullOutcome, PushReport, QueueItem, QueueStats};
+use crate::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
 
 /// A request with the id its response will carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,6 +83,8 @@ pub enum Request {
         choices: Vec<(Part, Side)>,
     },
     FailedItems,
+    /// Pulled rows this device could not read.
+    Quarantined,
     RetryFailed {
         id: i64,
     },
@@ -112,6 +114,7 @@ pub enum Response {
     Conflicts(Vec<Conflict>),
     Stats(QueueStats),
     Items(Vec<QueueItem>),
+    Quarantined(Vec<UnreadableRow>),
     /// Done, nothing to report.
     Done,
 }
@@ -133,6 +136,7 @@ impl Response {
             Response::Conflicts(_) => "Conflicts",
             Response::Stats(_) => "Stats",
             Response::Items(_) => "Items",
+            Response::Quarantined(_) => "Quarantined",
             Response::Done => "Done",
         }
     }

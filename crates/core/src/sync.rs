@@ -194,6 +194,22 @@ pub struct PullReport {
     pub total: Option<u64>,
     /// The cursor after this page.
     pub cursor: i64,
+    /// Rows this device could not read, set aside (see [`UnreadableRow`]).
+    #[serde(default)]
+    pub quarantined: u32,
+}
+
+/// A pulled row this device could not read (a value out of range, a missing field):
+/// kept aside with the reason and shown on the Sync page, so that the page around it is
+/// applied and the pull goes on instead of failing forever.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableRow {
+    pub table_name: String,
+    pub record_id: String,
+    pub change_number: i64,
+    pub reason: String,
+    /// The row as received (JSON).
+    pub raw: String,
 }
 
 /// Exponential backoff with jitter, capped.

@@ -2,7 +2,8 @@
 //! time, in the server's commit order. The cursor is the server's per-account change
 //! number, which increases in commit order, so no row is ever skipped (client clocks and
 //! `now()` timestamps cannot promise that). Each page and the cursor advance commit in
-//! one local transaction.
+//! one local transaction. A row this device cannot read is set aside (quarantined, shown
+//! on the Sync page) and the cursor moves past it: one bad row never stops the pull.
 
 use std::cell::RefCell;
 
@@ -35,12 +36,12 @@ pub async fn pull_page<T: Transport>(
             RestError::Retryable(reason) | RestError::Rejected(reason) => PullOutcome::Retry { reason },
         };
     }
-    let rows = match rest::parse_tunes(&response.body) {
-        Ok(rows) => rows,
+    let page = match rest::parse_tunes(&response.body) {
+        Ok(page) => page,
         Err(e) => return PullOutcome::Retry { reason: format!("unreadable reply: {e}") },
     };
-    let full_page = rows.len() as u32 >= rest::PULL_PAGE;
-    match db.borrow_mut().apply_pulled(&rows) {
+    let full_page = page.len() as u32 >= rest::PULL_PAGE;
+    match db.borrow_mut().apply_pulled_page(&page) {
         Ok(report) => PullOutcome::Page(PullReport {
             more: full_page,
             total: rest::range_total(response.content_range.as_deref()),

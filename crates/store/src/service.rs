@@ -27,6 +27,7 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
         Request::ImportTunes { drafts } => Response::Imported { count: db.import_tunes(&drafts)? },
         Request::QueueStats => Response::Stats(db.queue_stats()?),
         Request::FailedItems => Response::Items(db.failed_items()?),
+        Request::Quarantined => Response::Quarantined(db.quarantined()?),
         Request::RetryFailed { id } => {
             db.retry_failed(id)?;
             Response::Done

@@ -1,11 +1,11 @@
 //! The Sync page (`/sync`): where the musician's changes stand, "Sync now", the changes
-//! the server refused (each with its message, Retry and Discard), the last run, and the
-//! details support asks for.
+//! the server refused (each with its message, Retry and Discard), rows from the server
+//! this device could not read, the last run, and the details support asks for.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tunebook_core::domain::{Timestamp, Tune};
-use tunebook_core::sync::QueueItem;
+use tunebook_core::sync::{QueueItem, UnreadableRow};
 use tunebook_core::text::{ago, sync_status};
 
 use crate::ui::account;
@@ -25,6 +25,7 @@ fn title_of(item: &QueueItem) -> String {
 pub fn SyncPage() -> impl IntoView {
     let app = use_app();
     let failed = RwSignal::new(Vec::<QueueItem>::new());
+    let unreadable = RwSignal::new(Vec::<UnreadableRow>::new());
     let discarding = RwSignal::new(None::<QueueItem>);
     let error = RwSignal::new(None::<String>);
 
@@ -34,6 +35,10 @@ pub fn SyncPage() -> impl IntoView {
             if let Some(db) = app.db() {
                 match db.failed_items().await {
                     Ok(items) => failed.set(items),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+                match db.quarantined().await {
+                    Ok(rows) => unreadable.set(rows),
                     Err(e) => error.set(Some(e.to_string())),
                 }
             }
@@ -161,6 +166,28 @@ pub fn SyncPage() -> impl IntoView {
                     </div>
                 </div>
             </Show>
+            <h2>"Rows this device could not read"</h2>
+            {move || {
+                let rows = unreadable.get();
+                if rows.is_empty() {
+                    return view! { <p class="empty">"None."</p> }.into_any();
+                }
+                view! {
+                    <p class="hint">
+                        "These came from your account but hold values this version of Tunebook cannot read. "
+                        "They were set aside so everything else keeps syncing; a corrected version replaces them."
+                    </p>
+                    <ul class="unreadable-rows">
+                        {rows.into_iter().map(|row| view! {
+                            <li>
+                                <p><strong>{row.table_name.clone()} " " <code>{row.record_id.clone()}</code></strong></p>
+                                <p class="server-message">{row.reason.clone()}</p>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
             <h2>"For support"</h2>
             <dl class="fields">
                 <dt>"Device id"</dt><dd><code>{account::device_id().unwrap_or_else(|| "—".into())}</code></dd>

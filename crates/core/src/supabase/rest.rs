@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{HttpRequest, HttpResponse, Method, SupabaseConfig};
 use crate::domain::{Timestamp, Tune, TuneFields, Uuid};
+use crate::sync::UnreadableRow;
 
 /// The columns a push writes. `user_id` is absent on purpose: the server fills it from
 /// the token on insert and keeps it on update, which is how tunes made while signed out
@@ -127,11 +128,48 @@ pub fn range_total(content_range: Option<&str>) -> Option<u64> {
     content_range?.rsplit('/').next()?.parse().ok()
 }
 
-/// Reads the rows PostgREST returned.
-pub fn parse_tunes(body: &str) -> Result<Vec<ServerTune>, String> {
+/// One pulled page: the rows this device can read, and the ones it cannot (kept aside so
+/// that one bad row never stops the pull).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PulledPage {
+    pub rows: Vec<ServerTune>,
+    pub unreadable: Vec<UnreadableRow>,
+}
+
+impl PulledPage {
+    /// Rows received, readable or not.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.unreadable.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reads the rows PostgREST returned. Only a reply that is not a JSON array of objects
+/// fails as a whole; a row that cannot be read is returned as unreadable, with the
+/// reason, its id and change number where those can be read.
+pub fn parse_tunes(body: &str) -> Result<PulledPage, String> {
     let rows: Vec<Value> =
         serde_json::from_str(body).map_err(|e| format!("not a JSON array of rows: {e}"))?;
-    rows.iter().map(server_tune).collect()
+    let mut page = PulledPage::default();
+    for row in &rows {
+        if !row.is_object() {
+            return Err("not a JSON array of rows: an element is not an object".into());
+        }
+        match server_tune(row) {
+            Ok(tune) => page.rows.push(tune),
+            Err(reason) => page.unreadable.push(UnreadableRow {
+                table_name: "tune".into(),
+                record_id: row.get("id").and_then(Value::as_str).unwrap_or("(no id)").to_string(),
+                change_number: row.get("change_number").and_then(Value::as_i64).unwrap_or(0),
+                reason,
+                raw: row.to_string(),
+            }),
+        }
+    }
+    Ok(page)
 }
 
 fn server_tune(row: &Value) -> Result<ServerTune, String> {
@@ -283,7 +321,8 @@ mod tests {
             "title":"The Kesh","type":"jig","structure":null,"mode":"G major","genre":null,"composer":null,"artist":null,
             "release_year":1998,"incipit":"|:GAG GAB|","created_at":"2026-11-26T05:53:16.716793+00:00",
             "last_modified_at":"2026-11-26T05:53:17+00:00","sync_version":3,"device_id":"dev","deleted":false,"change_number":42}]"#;
-        let rows = parse_tunes(body).unwrap();
+        let page = parse_tunes(body).unwrap();
+        let rows = page.rows;
         let t = &rows[0].tune;
         assert_eq!(
             (t.fields.title.as_str(), t.fields.release_year, t.sync_version, rows[0].change_number),
@@ -299,6 +338,28 @@ mod tests {
         expected.sort_unstable();
         assert_eq!(keys, expected, "push rows carry exactly the declared columns");
         assert!(parse_tunes("{}").is_err());
-        assert!(parse_tunes(r#"[{"id":"x"}]"#).is_err());
+        assert!(parse_tunes("[1]").is_err());
+    }
+
+    #[test]
+    fn unreadable_rows_are_set_aside_with_their_reason() {
+        let good = r#"{"id":"01930000-0000-7000-8000-000000000001","title":"Good","created_at":"2026-11-26T05:53:16Z",
+            "last_modified_at":"2026-11-26T05:53:16Z","sync_version":1,"change_number":7}"#;
+        let cases = [
+            (
+                r#"{"id":"01930000-0000-7000-8000-000000000002","title":"Forever","created_at":"infinity","last_modified_at":"2026-11-26T05:53:16Z","sync_version":1,"change_number":8}"#,
+                "created_at",
+            ),
+            (r#"{"id":"x","title":"Bad id","change_number":9}"#, "id"),
+            (r#"{"id":"01930000-0000-7000-8000-000000000003","change_number":10}"#, "missing title"),
+        ];
+        for (bad, reason) in cases {
+            let page = parse_tunes(&format!("[{good},{bad}]")).unwrap();
+            assert_eq!(page.rows.len(), 1, "{bad}");
+            assert_eq!(page.len(), 2);
+            let u = &page.unreadable[0];
+            assert!(u.reason.contains(reason), "{reason}: {}", u.reason);
+            assert!(u.change_number >= 8 && u.raw.contains("change_number"), "{u:?}");
+        }
     }
 }

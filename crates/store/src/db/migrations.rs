@@ -103,6 +103,19 @@ const MIGRATIONS: &[&str] = &[
         change_number INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 4: pulled rows this device could not read, set aside so the pull goes on; a later
+    // readable version of the same row takes its place.
+    r#"
+    CREATE TABLE sync_quarantine (
+        table_name    TEXT NOT NULL,
+        record_id     TEXT NOT NULL,
+        change_number INTEGER NOT NULL,
+        reason        TEXT NOT NULL,
+        raw           TEXT NOT NULL,
+        received_at   TEXT NOT NULL,
+        PRIMARY KEY (table_name, record_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -7,8 +7,8 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tunebook_core::domain::{Timestamp, Tune, Uuid};
 use tunebook_core::merge::{Conflict, Content, Part, Side, resolve, three_way};
-use tunebook_core::supabase::rest::ServerTune;
-use tunebook_core::sync::{Operation, PullReport};
+use tunebook_core::supabase::rest::{PulledPage, ServerTune};
+use tunebook_core::sync::{Operation, PullReport, UnreadableRow};
 
 use super::outbox::{TUNE_TABLE, enqueue};
 use super::tunes::{get, insert, replace};
@@ -253,18 +253,47 @@ impl Database {
 
     /// Applies one page of pulled rows and advances the cursor, in one transaction.
     pub fn apply_pulled(&mut self, rows: &[ServerTune]) -> Result<PullReport, DbError> {
+        self.apply_pulled_page(&PulledPage { rows: rows.to_vec(), unreadable: Vec::new() })
+    }
+
+    /// Applies a pulled page: its readable rows as [`Database::apply_pulled`] does, its
+    /// unreadable ones set aside in `sync_quarantine`; the cursor moves past both.
+    pub fn apply_pulled_page(&mut self, page: &PulledPage) -> Result<PullReport, DbError> {
         let now = self.now();
+        let rows = &page.rows;
         let tx = self.conn.transaction()?;
-        let mut report = PullReport { rows: rows.len() as u32, ..PullReport::default() };
+        let mut report = PullReport {
+            rows: page.len() as u32,
+            quarantined: page.unreadable.len() as u32,
+            ..PullReport::default()
+        };
         let mut cursor: i64 = tx
             .prepare_cached("SELECT change_number FROM sync_cursor WHERE table_name = ?1")?
             .query_row([TUNE_TABLE], |r| r.get(0))
             .optional()?
             .unwrap_or(0);
+        for bad in &page.unreadable {
+            cursor = cursor.max(bad.change_number);
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO sync_quarantine
+                 (table_name, record_id, change_number, reason, raw, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                bad.table_name,
+                bad.record_id,
+                bad.change_number,
+                bad.reason,
+                bad.raw,
+                now.to_string()
+            ])?;
+        }
         for row in rows {
             let theirs = &row.tune;
             let id = theirs.id.to_string();
             cursor = cursor.max(row.change_number);
+            tx.prepare_cached("DELETE FROM sync_quarantine WHERE table_name = ?1 AND record_id = ?2")?
+                .execute(params![TUNE_TABLE, id])?;
             if let Some(conflict) = conflict_for(&tx, &id)? {
                 if refresh_conflict(&tx, &conflict, theirs, now)? {
                     report.applied += 1;
@@ -306,6 +335,26 @@ impl Database {
         tx.commit()?;
         report.cursor = cursor;
         Ok(report)
+    }
+
+    /// Pulled rows set aside as unreadable, newest change first.
+    pub fn quarantined(&self) -> Result<Vec<UnreadableRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT table_name, record_id, change_number, reason, raw FROM sync_quarantine
+             ORDER BY change_number DESC",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(UnreadableRow {
+                    table_name: r.get(0)?,
+                    record_id: r.get(1)?,
+                    change_number: r.get(2)?,
+                    reason: r.get(3)?,
+                    raw: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// Conflicts waiting for the musician, oldest first.
@@ -376,6 +425,34 @@ mod tests {
         let t = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!(t.sync_version, 2);
         (db, t)
+    }
+
+    #[test]
+    fn unreadable_rows_are_set_aside_and_the_cursor_moves_past_them() {
+        let mut db = Database::open_in_memory().unwrap();
+        let local = db.create_tune(&draft("Template", "D major")).unwrap();
+        let other = Tune { id: Uuid::now_v7(), ..local.clone() };
+        let good = server(&other, 1, 5, |t| t.fields.title = "Good".into());
+        let bad = UnreadableRow {
+            table_name: TUNE_TABLE.into(),
+            record_id: "01930000-0000-7000-8000-0000000000ff".into(),
+            change_number: 6,
+            reason: "created_at: not a timestamp".into(),
+            raw: r#"{"created_at":"infinity"}"#.into(),
+        };
+        let page = PulledPage { rows: vec![good.clone()], unreadable: vec![bad.clone()] };
+        let report = db.apply_pulled_page(&page).unwrap();
+        assert_eq!((report.rows, report.applied, report.quarantined, report.cursor), (2, 1, 1, 6));
+        assert_eq!(db.get_tune(other.id).unwrap().unwrap().fields.title, "Good");
+        assert_eq!(db.quarantined().unwrap(), vec![bad.clone()]);
+        assert_eq!(db.pull_cursor(TUNE_TABLE).unwrap(), 6);
+
+        // The server fixes the row: its readable version replaces the quarantined one.
+        let fixed_id: Uuid = bad.record_id.parse().unwrap();
+        let fixed = server(&Tune { id: fixed_id, ..local }, 2, 7, |t| t.fields.title = "Fixed".into());
+        db.apply_pulled(&[fixed]).unwrap();
+        assert_eq!(db.quarantined().unwrap(), vec![]);
+        assert_eq!(db.get_tune(fixed_id).unwrap().unwrap().fields.title, "Fixed");
     }
 
     fn queue(db: &Database) -> Vec<(Operation, QueueStatus)> {

@@ -1,0 +1,47 @@
+//! Pulling from the real local backend: a row the client cannot read is set aside and the
+//! pull goes on past it.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use tunebook_backend::testing::TestStack;
+use tunebook_store::db::TUNE_TABLE;
+
+#[test]
+fn a_poison_row_is_quarantined_and_the_pull_moves_on() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    let session = sign_up(&cfg, "poison");
+    let user = session.user.id.to_string();
+    // A server from before timestamps were range-checked accepted 'infinity'.
+    stack.sql("alter table public.tune drop constraint tune_timestamps_in_range").unwrap();
+    stack
+        .sql(&format!(
+            "insert into public.tune (id, user_id, title, created_at) values
+               ('01950000-0000-7000-8000-000000000001', '{user}', 'Before', now()),
+               ('01950000-0000-7000-8000-000000000002', '{user}', 'Forever', 'infinity'),
+               ('01950000-0000-7000-8000-000000000003', '{user}', 'After', now())"
+        ))
+        .unwrap();
+
+    let db = device();
+    let (_, _) = sync_now(&db, &cfg, &session);
+    let titles: Vec<String> = live_tunes(&db).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(titles, ["After", "Before"], "the rows around the poison row arrived");
+    let quarantined = db.borrow().quarantined().unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].record_id, "01950000-0000-7000-8000-000000000002");
+    assert!(quarantined[0].reason.contains("created_at"), "{}", quarantined[0].reason);
+    let last_change: i64 = stack.sql("select max(change_number) from public.tune").unwrap()[0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(db.borrow().pull_cursor(TUNE_TABLE).unwrap(), last_change, "the cursor is past every row");
+
+    // Pulling again is quiet: nothing is retried forever.
+    let (_, conflicts) = sync_now(&db, &cfg, &session);
+    assert_eq!(conflicts, 0);
+}
