@@ -45,3 +45,21 @@ fn a_poison_row_is_quarantined_and_the_pull_moves_on() {
     let (_, conflicts) = sync_now(&db, &cfg, &session);
     assert_eq!(conflicts, 0);
 }
+
+#[test]
+fn the_app_syncs_with_a_publishable_key() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = tunebook_core::supabase::SupabaseConfig {
+        url: stack.stack().api_url.clone(),
+        anon_key: stack.stack().publishable_key.clone(),
+    };
+    assert!(cfg.validate().is_ok(), "Settings accept the publishable key");
+    let session = sign_up(&cfg, "publishable");
+    let phone = device();
+    let tune = create(&phone, "The Butterfly");
+    sync_now(&phone, &cfg, &session);
+    assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("The Butterfly"));
+    let laptop = device();
+    sync_now(&laptop, &cfg, &sign_in(&cfg, &session.user.email));
+    assert_eq!(live_tunes(&laptop), [("The Butterfly".to_string(), None)]);
+}

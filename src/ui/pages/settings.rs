@@ -101,7 +101,8 @@ pub fn SettingsPage() -> impl IntoView {
             <form on:submit=on_submit novalidate=true>
                 <h2>"Sync"</h2>
                 <p class="hint">
-                    "Your Supabase project's URL and anon (public) key, from its API settings. "
+                    "Your Supabase project's URL and public key, from its API settings: the publishable key "
+                    "(sb_publishable_…) on newer projects, or the anon key. "
                     {move || signed_in.get().then_some("Sign out to change the project.")}
                 </p>
                 <LabeledInput id="supabase-url" label="Supabase URL" kind="url" value=url disabled=signed_in />

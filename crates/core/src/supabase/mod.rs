@@ -34,7 +34,8 @@ pub const DEFAULT_ANON_KEY: &str = match option_env!("TUNEBOOK_SUPABASE_ANON_KEY
 pub struct SupabaseConfig {
     /// The project URL, e.g. `https://abc.supabase.co` or `http://127.0.0.1:54321`.
     pub url: String,
-    /// The project's anon (public) API key.
+    /// The project's public API key: the legacy JWT-shaped anon key, or the publishable
+    /// key (`sb_publishable_…`) newer projects issue. Both travel in the `apikey` header.
     pub anon_key: String,
 }
 
@@ -67,10 +68,20 @@ impl SupabaseConfig {
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
             return Err("The Supabase URL must start with https:// (or http:// for a local stack).".into());
         }
-        if self.anon_key.trim().split('.').count() != 3 {
-            return Err(
-                "The anon key is a long text with two dots; copy it from the project's API settings.".into(),
-            );
+        let key = self.anon_key.trim();
+        if key.starts_with("sb_secret_") {
+            return Err("That is a secret key, which must never be put in an app: use the project's \
+                        publishable key (sb_publishable_…) or its anon key."
+                .into());
+        }
+        let publishable = key.strip_prefix("sb_publishable_").is_some_and(|rest| {
+            rest.len() >= 8 && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        let jwt_shaped = key.split('.').count() == 3 && key.len() > 20;
+        if !(publishable || jwt_shaped) {
+            return Err("Use the project's publishable key (it starts with sb_publishable_) or its anon \
+                        key (a long text with two dots), from the project's API settings."
+                .into());
         }
         Ok(())
     }
@@ -82,14 +93,22 @@ mod tests {
 
     #[test]
     fn endpoints_and_requests() {
-        let cfg = SupabaseConfig { url: "https://x.supabase.co/".into(), anon_key: "a.b.c".into() };
+        let cfg = SupabaseConfig { url: "https://x.supabase.co/".into(), anon_key: DEFAULT_ANON_KEY.into() };
         assert_eq!(cfg.endpoint("/rest/v1/tune"), "https://x.supabase.co/rest/v1/tune");
         let r = cfg.request(Method::Get, "/auth/v1/user", Some("tok"));
-        assert_eq!(r.header_value("apikey"), Some("a.b.c"));
+        assert_eq!(r.header_value("apikey"), Some(DEFAULT_ANON_KEY));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
         assert!(cfg.validate().is_ok());
         assert!(SupabaseConfig { url: "ftp://x".into(), ..cfg.clone() }.validate().is_err());
-        assert!(SupabaseConfig { anon_key: "nope".into(), ..cfg }.validate().is_err());
         assert!(SupabaseConfig::default().validate().is_ok());
+        let with_key = |key: &str| SupabaseConfig { anon_key: key.into(), ..cfg.clone() }.validate();
+        assert!(with_key("sb_publishable_kSYmQqAeH-mrpv6VqvJEUpqMfeI").is_ok());
+        assert!(with_key(" sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH ").is_ok(), "trimmed");
+        assert!(with_key(DEFAULT_ANON_KEY).is_ok());
+        for bad in ["nope", "a.b.c", "sb_publishable_", "sb_publishable_has spaces in it", ""] {
+            assert!(with_key(bad).is_err(), "{bad:?}");
+        }
+        let secret = with_key("sb_secret_DGNDW5O_3miPIJAUMVA68ma096M").unwrap_err();
+        assert!(secret.contains("secret key"), "{secret}");
     }
 }
