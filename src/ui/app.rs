@@ -12,10 +12,9 @@ use super::auth_flow::open_current;
 use super::context::AppContext;
 use super::db_client::DbClient;
 use super::header::Header;
-use super::pages::{
-    ConflictsPage, ListState, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList,
-};
+use super::pages::{ConflictsPage, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList};
 use super::pwa;
+use super::shortcuts::KeyboardShortcuts;
 use super::tab_lock;
 
 /// Where startup stands.
@@ -35,7 +34,6 @@ enum Startup {
 pub fn App() -> impl IntoView {
     let app = AppContext::new();
     provide_context(app);
-    provide_context(ListState::default());
     let startup = RwSignal::new(Startup::Claiming);
 
     let claim = move |steal: bool| {
@@ -45,6 +43,7 @@ pub fn App() -> impl IntoView {
     claim(false);
 
     let update_ready = RwSignal::new(false);
+    let shortcuts_open = RwSignal::new(false);
     pwa::register(move || update_ready.set(true));
 
     let online = window_event_listener(ev::online, move |_| app.sync.online(app));
@@ -111,6 +110,12 @@ pub fn App() -> impl IntoView {
                     }
                 }}
             </main>
+            <footer class="site-footer">
+                <button type="button" class="link-like" on:click=move |_| shortcuts_open.set(true)>
+                    "Keyboard shortcuts"
+                </button>
+            </footer>
+            <KeyboardShortcuts open=shortcuts_open />
         </Router>
     }
 }
@@ -201,6 +206,7 @@ fn Ready(info: OpenInfo, db: DbClient) -> impl IntoView {
 /// Shown for addresses that match no page.
 #[component]
 pub fn NotFound() -> impl IntoView {
+    super::format::set_page_title("Page not found");
     view! {
         <section class="notice">
             <h1>"Page not found"</h1>

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use tunebook_core::protocol::{OpenInfo, SIGNED_OUT_DATABASE, WorkerError};
 use tunebook_core::supabase::auth::{self, AuthError, Session};
 use tunebook_core::supabase::fetch::FetchTransport;
+use tunebook_core::supabase::{Transport, rest};
 
 use super::account::{self, Account};
 use super::context::AppContext;
@@ -63,6 +64,39 @@ pub async fn finish_sign_out(app: AppContext) -> Result<(), String> {
     if let Some(session) = account.session() {
         // Best effort: the session also ends by itself when its tokens expire.
         let _ = auth::sign_out(&FetchTransport::default(), &app.supabase(), &session.access_token).await;
+    }
+    db.delete_database(&account.database()).await.map_err(|e| e.to_string())?;
+    app.set_account(Account::SignedOut);
+    db.open(SIGNED_OUT_DATABASE, account::device_id()).await.map_err(|e| e.to_string())?;
+    app.sync.refresh_stats(app).await;
+    app.data_changed();
+    Ok(())
+}
+
+/// Deletes the signed-in account on the server (typed `email` as confirmation), then this
+/// device's copy, and opens an empty signed-out database. Unsynced changes go with it:
+/// the account they would go to no longer exists.
+pub async fn delete_account(app: AppContext, email: &str) -> Result<(), String> {
+    let db = app.db().ok_or("Tunebook's database is not running in this tab.")?;
+    let account = app.account.get_untracked();
+    let session = account.session().ok_or("Sign in first.")?;
+    app.sync.stop();
+    let request = rest::delete_account(&app.supabase(), &session.access_token, email);
+    let reply = FetchTransport::default().send(request).await;
+    let failure = match reply {
+        Ok(response) if response.is_success() => None,
+        Ok(response) if response.status == 400 => {
+            Some("That is not this account's e-mail address. Nothing was deleted.".to_string())
+        }
+        Ok(response) if response.status == 401 || response.status == 403 => {
+            Some("Your session has ended: sign in again, then delete your account.".to_string())
+        }
+        Ok(response) => Some(format!("The server refused (HTTP {}). Nothing was deleted.", response.status)),
+        Err(e) => Some(format!("Could not reach the sync server ({e}). Nothing was deleted.")),
+    };
+    if let Some(message) = failure {
+        app.sync.start(app);
+        return Err(message);
     }
     db.delete_database(&account.database()).await.map_err(|e| e.to_string())?;
     app.set_account(Account::SignedOut);

@@ -248,6 +248,14 @@ impl DbClient {
         }
     }
 
+    /// Every tune on this device as a JSON document (for "Export my data").
+    pub async fn export(&self) -> Result<String, WorkerError> {
+        match self.request(Request::Export).await? {
+            Response::Exported(json) => Ok(json),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Sends a refused change again on the next push.
     pub async fn retry_failed(&self, id: i64) -> Result<(), WorkerError> {
         self.done(Request::RetryFailed { id }).await

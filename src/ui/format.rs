@@ -1,4 +1,4 @@
-//! Display formatting for the UI.
+//! Display formatting for the UI, and the document title of each page.
 
 use tunebook_core::domain::Timestamp;
 
@@ -13,4 +13,9 @@ pub fn local_date_time(ts: Timestamp) -> String {
         d.get_hours(),
         d.get_minutes()
     )
+}
+
+/// Names the browser tab (and the history entry) after the page: "Tunes – Tunebook".
+pub fn set_page_title(page: &str) {
+    leptos::prelude::document().set_title(&format!("{page} – Tunebook"));
 }

@@ -12,9 +12,11 @@ mod header;
 mod pages;
 mod pwa;
 mod settings;
+mod shortcuts;
 mod storage;
 mod sync;
 pub mod tab_lock;
+mod theme;
 mod unsaved;
 
 pub use app::App;
@@ -22,5 +24,6 @@ pub use app::App;
 /// Mounts the app into the page body.
 pub fn start() {
     console_error_panic_hook::set_once();
+    theme::Theme::load().apply();
     leptos::mount::mount_to_body(App);
 }

@@ -250,3 +250,44 @@ fn migrations_apply_twice_and_survive_a_restart() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(stack.sql("select count(*) from supabase_migrations.schema_migrations").unwrap(), recorded);
 }
+
+#[test]
+fn deleting_an_account_removes_it_and_only_its_rows() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let api = Api { stack: &stack };
+    let (a_email, b_email) = (email("leaving"), email("staying"));
+    let (a_id, a_token, a_refresh) = api.sign_up(&a_email, "secret1");
+    let (_, b_token, _) = api.sign_up(&b_email, "secret1");
+    for (token, n) in [(&a_token, 900), (&b_token, 901)] {
+        let r = api.call("POST", "/rest/v1/tune", Some(token), &[], json!({"id": uuid(n), "title": "Mine"}));
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let delete = |token: Option<&str>, confirm: &str| {
+        api.call("POST", "/rest/v1/rpc/delete_my_account", token, &[], json!({"confirm_email": confirm}))
+    };
+    let r = delete(Some(&a_token), &b_email);
+    assert_eq!((r.status, r.body["code"].as_str()), (400, Some("22023")), "another address: {}", r.text);
+    let r = delete(None, &a_email);
+    assert!(matches!(r.status, 401 | 403), "anonymous: {}", r.text);
+    let count = |sql: &str| stack.sql(sql).unwrap()[0].clone().unwrap();
+    assert_eq!(
+        count(&format!("select count(*) from auth.users where id = '{a_id}'")),
+        "1",
+        "nothing deleted yet"
+    );
+
+    let r = delete(Some(&a_token), &format!("  {}  ", a_email.to_uppercase()));
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(count(&format!("select count(*) from auth.users where id = '{a_id}'")), "0");
+    assert_eq!(count(&format!("select count(*) from public.tune where user_id = '{a_id}'")), "0");
+    assert_eq!(count(&format!("select count(*) from auth.sessions where user_id = '{a_id}'")), "0");
+    assert_eq!(count("select count(*) from public.tune"), "1", "the other account's tune stays");
+    let r = api.call(
+        "POST",
+        "/auth/v1/token?grant_type=refresh_token",
+        None,
+        &[],
+        json!({"refresh_token": a_refresh}),
+    );
+    assert_eq!(r.status, 400, "the session is gone: {}", r.text);
+}

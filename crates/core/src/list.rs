@@ -1,4 +1,6 @@
-//! What the tune list asks the database for and what it gets back.
+//! What the tune list asks the database for and what it gets back, and how the list's
+//! filter, sort and page are written in its address (`/?q=reel&sort=type&order=desc&page=2`)
+//! so that reloading, Back and a shared link keep them.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,22 @@ impl SortColumn {
     /// Every sortable column, in table order.
     pub const ALL: [SortColumn; 5] =
         [SortColumn::Title, SortColumn::Type, SortColumn::Mode, SortColumn::Genre, SortColumn::LastModified];
+
+    /// The column's name in the list's address.
+    pub fn key(self) -> &'static str {
+        match self {
+            SortColumn::Title => "title",
+            SortColumn::Type => "type",
+            SortColumn::Mode => "mode",
+            SortColumn::Genre => "genre",
+            SortColumn::LastModified => "modified",
+        }
+    }
+
+    /// The column named `key` in an address.
+    pub fn from_key(key: &str) -> Option<SortColumn> {
+        SortColumn::ALL.into_iter().find(|c| c.key() == key)
+    }
 
     /// The column header text.
     pub fn label(self) -> &'static str {
@@ -48,6 +66,82 @@ pub struct ListQuery {
 impl ListQuery {
     /// The largest page the data layer returns, so no request can pull every row at once.
     pub const MAX_LIMIT: u32 = 500;
+
+    /// The query string (without `?`) for this filter, sort and page; empty for the
+    /// defaults. Pages are numbered from 1 in addresses.
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.filter.is_empty() {
+            parts.push(format!("q={}", percent_encode(&self.filter)));
+        }
+        if self.sort != SortColumn::Title {
+            parts.push(format!("sort={}", self.sort.key()));
+        }
+        if self.descending {
+            parts.push("order=desc".to_string());
+        }
+        let page = self.offset / self.limit.max(1) + 1;
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        parts.join("&")
+    }
+
+    /// Reads a list address's query string (with or without `?`), pages of `limit` rows.
+    /// Anything unknown or malformed falls back to the default.
+    pub fn from_query_string(query: &str, limit: u32) -> ListQuery {
+        let mut q = ListQuery { limit, ..ListQuery::default() };
+        for pair in query.trim_start_matches('?').split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode(value);
+            match key {
+                "q" => q.filter = value,
+                "sort" => q.sort = SortColumn::from_key(&value).unwrap_or_default(),
+                "order" => q.descending = value == "desc",
+                "page" => {
+                    let page = value.parse::<u32>().unwrap_or(1).max(1);
+                    q.offset = (page - 1).saturating_mul(limit);
+                }
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` and `+` (as a space); malformed escapes are kept as they are.
+fn percent_decode(text: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Default for ListQuery {
@@ -66,4 +160,41 @@ pub struct TunePage {
     pub total: u64,
     /// The offset this page starts at (clamped to the last page if the request was past it).
     pub offset: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_addresses_round_trip() {
+        let cases = [
+            (ListQuery::default(), ""),
+            (ListQuery { filter: "Silver Spear".into(), ..ListQuery::default() }, "q=Silver%20Spear"),
+            (
+                ListQuery {
+                    filter: "ré & co?".into(),
+                    sort: SortColumn::LastModified,
+                    descending: true,
+                    offset: 100,
+                    limit: 50,
+                },
+                "q=r%C3%A9%20%26%20co%3F&sort=modified&order=desc&page=3",
+            ),
+            (ListQuery { sort: SortColumn::Type, ..ListQuery::default() }, "sort=type"),
+        ];
+        for (query, text) in cases {
+            assert_eq!(query.to_query_string(), text);
+            assert_eq!(ListQuery::from_query_string(text, 50), query, "{text}");
+            assert_eq!(ListQuery::from_query_string(&format!("?{text}"), 50), query, "{text}");
+        }
+    }
+
+    #[test]
+    fn odd_addresses_fall_back_to_defaults() {
+        let q = ListQuery::from_query_string("sort=nonsense&page=-4&order=up&x=1&q=%zz+a", 50);
+        assert_eq!(q, ListQuery { filter: "%zz a".into(), ..ListQuery::default() });
+        assert_eq!(ListQuery::from_query_string("page=0", 50).offset, 0);
+        assert_eq!(ListQuery::from_query_string("page=4294967295", 50).offset, u32::MAX);
+    }
 }

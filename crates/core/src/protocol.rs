@@ -85,6 +85,8 @@ pub enum Request {
     FailedItems,
     /// Pulled rows this device could not read.
     Quarantined,
+    /// Every tune on this device (deleted ones too), as one JSON document to download.
+    Export,
     RetryFailed {
         id: i64,
     },
@@ -115,6 +117,8 @@ pub enum Response {
     Stats(QueueStats),
     Items(Vec<QueueItem>),
     Quarantined(Vec<UnreadableRow>),
+    /// The export document (JSON).
+    Exported(String),
     /// Done, nothing to report.
     Done,
 }
@@ -137,6 +141,7 @@ impl Response {
             Response::Stats(_) => "Stats",
             Response::Items(_) => "Items",
             Response::Quarantined(_) => "Quarantined",
+            Response::Exported(_) => "Exported",
             Response::Done => "Done",
         }
     }

@@ -28,6 +28,7 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
         Request::QueueStats => Response::Stats(db.queue_stats()?),
         Request::FailedItems => Response::Items(db.failed_items()?),
         Request::Quarantined => Response::Quarantined(db.quarantined()?),
+        Request::Export => Response::Exported(db.export_json()?),
         Request::RetryFailed { id } => {
             db.retry_failed(id)?;
             Response::Done

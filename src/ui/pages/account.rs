@@ -32,6 +32,10 @@ pub fn SignUp() -> impl IntoView {
 #[component]
 fn AccountPage(form: AccountForm) -> impl IntoView {
     let app = use_app();
+    crate::ui::format::set_page_title(match form {
+        AccountForm::SignIn => "Sign in",
+        AccountForm::SignUp => "Create account",
+    });
     let navigate = use_navigate();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());

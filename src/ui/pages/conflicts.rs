@@ -22,6 +22,7 @@ fn shown(content: &Content, part: Part) -> String {
 
 #[component]
 pub fn ConflictsPage() -> impl IntoView {
+    crate::ui::format::set_page_title("Conflicts");
     let app = use_app();
     let conflicts = RwSignal::new(None::<Vec<Conflict>>);
     let error = RwSignal::new(None::<String>);

@@ -48,6 +48,7 @@ pub fn TuneDetail(db: DbClient) -> impl IntoView {
 #[component]
 fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
     let app = use_app();
+    crate::ui::format::set_page_title(&tune.fields.title);
     let navigate = use_navigate();
     let confirming = RwSignal::new(false);
     let deleting = RwSignal::new(false);

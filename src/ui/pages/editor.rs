@@ -67,6 +67,11 @@ pub fn TuneEditor(db: DbClient, editing: bool) -> impl IntoView {
 #[component]
 fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
     let EditStart { id, draft: start, title } = start;
+    crate::ui::format::set_page_title(&if id.is_some() {
+        format!("Edit {title}")
+    } else {
+        "New tune".into()
+    });
     let navigate = use_navigate();
     let saved_draft = RwSignal::new(start.clone());
     let draft = RwSignal::new(start);
@@ -79,6 +84,7 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
     let app = use_app();
     let unsaved = app.unsaved;
     unsaved.arm_before_unload();
+    unsaved.arm_back_button();
     Effect::new(move || unsaved.set(draft.get() != saved_draft.get()));
 
     let back_to = match id {
@@ -113,9 +119,10 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
                         saved_draft.set(current);
                         unsaved.set(false);
                         app.sync.soon(app);
+                        let replace = unsaved.take_back_guard() || id.is_none();
                         navigate(
                             &format!("/tunes/{}", tune.id),
-                            NavigateOptions { replace: id.is_none(), ..Default::default() },
+                            NavigateOptions { replace, ..Default::default() },
                         );
                     }
                     Err(WorkerError::Db(DbError::Invalid(found))) => {
@@ -136,7 +143,8 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
         let back_to = back_to.clone();
         move |_| {
             if unsaved.confirm_leave() {
-                navigate(&back_to, NavigateOptions::default());
+                let replace = unsaved.take_back_guard();
+                navigate(&back_to, NavigateOptions { replace, ..NavigateOptions::default() });
             }
         }
     };
@@ -222,7 +230,7 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
                     <button type="submit" class="primary" disabled=move || saving.get()>
                         {move || if saving.get() { "Saving…" } else { "Save" }}
                     </button>
-                    <button type="button" on:click=on_cancel>
+                    <button type="button" id="cancel-edit" on:click=on_cancel>
                         "Cancel"
                     </button>
                 </div>

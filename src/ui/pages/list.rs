@@ -1,13 +1,17 @@
 //! The tune list at `/`: a sortable, filterable table, one page of rows at a time, so
-//! the DOM stays small however many tunes there are.
+//! the DOM stays small however many tunes there are. The filter, sort and page live in
+//! the address (`/?q=…&sort=…&order=desc&page=2`): reload, Back and shared links keep them.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_location, use_navigate};
 
 use super::Load;
 use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
+use crate::ui::format::set_page_title;
 use tunebook_core::list::{ListQuery, SortColumn, TunePage};
 use tunebook_core::text::{page_range, tune_count};
 
@@ -31,59 +35,31 @@ fn mark_once(name: &'static str) {
     let _ = window().request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&mark));
 }
 
-/// The list's filter, sort and page; kept at the root so they survive visiting a tune.
-#[derive(Clone, Copy)]
-pub struct ListState {
-    filter: RwSignal<String>,
-    sort: RwSignal<SortColumn>,
-    descending: RwSignal<bool>,
-    offset: RwSignal<u32>,
-}
-
-impl Default for ListState {
-    fn default() -> Self {
-        Self {
-            filter: RwSignal::new(String::new()),
-            sort: RwSignal::new(SortColumn::Title),
-            descending: RwSignal::new(false),
-            offset: RwSignal::new(0),
-        }
-    }
-}
-
-impl ListState {
-    fn query(&self) -> ListQuery {
-        ListQuery {
-            filter: self.filter.get(),
-            sort: self.sort.get(),
-            descending: self.descending.get(),
-            offset: self.offset.get(),
-            limit: PAGE_SIZE,
-        }
-    }
-
-    /// A header click: sort by that column, or reverse if it already is.
-    fn toggle_sort(&self, column: SortColumn) {
-        if self.sort.get_untracked() == column {
-            self.descending.update(|d| *d = !*d);
-        } else {
-            self.sort.set(column);
-            self.descending.set(false);
-        }
-        self.offset.set(0);
-    }
+/// A header click: sort by that column, or reverse if it already is (back to page 1).
+fn toggled(query: &ListQuery, column: SortColumn) -> ListQuery {
+    let descending = query.sort == column && !query.descending;
+    ListQuery { sort: column, descending, offset: 0, ..query.clone() }
 }
 
 #[component]
 pub fn TuneList(db: DbClient) -> impl IntoView {
-    let state = use_context::<ListState>().unwrap_or_default();
     let app = use_app();
+    set_page_title("Tunes");
+    let location = use_location();
+    let navigate = use_navigate();
+    let query = Memo::new(move |_| ListQuery::from_query_string(&location.search.get(), PAGE_SIZE));
+    // Typing in the filter replaces the address; sorting and paging add to the history.
+    let go = StoredValue::new(move |next: ListQuery, replace: bool| {
+        let search = next.to_query_string();
+        let url = if search.is_empty() { "/".to_string() } else { format!("/?{search}") };
+        navigate(&url, NavigateOptions { replace, scroll: false, ..NavigateOptions::default() });
+    });
     let page: RwSignal<Load<TunePage>> = RwSignal::new(Load::Loading);
     // Only the newest query's answer is shown: typing fast must not flash stale rows.
     let latest = StoredValue::new(0u64);
 
     Effect::new(move || {
-        let query = state.query();
+        let query = query.get();
         // Reload when the database under the list changed (sign-in, sign-out).
         app.data_version.track();
         let db = db.clone();
@@ -109,7 +85,7 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
     });
 
     let header = move |column: SortColumn| {
-        let aria_sort = move || match (state.sort.get() == column, state.descending.get()) {
+        let aria_sort = move || match query.with(|q| (q.sort == column, q.descending)) {
             (false, _) => "none",
             (true, false) => "ascending",
             (true, true) => "descending",
@@ -121,7 +97,11 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
         };
         view! {
             <th scope="col" aria-sort=aria_sort>
-                <button type="button" class="sort" on:click=move |_| state.toggle_sort(column)>
+                <button
+                    type="button"
+                    class="sort"
+                    on:click=move |_| go.with_value(|go| go(toggled(&query.get_untracked(), column), false))
+                >
                     {column.label()}
                     <span aria-hidden="true">{arrow}</span>
                 </button>
@@ -140,7 +120,7 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
         }
         .into_any(),
         Load::Ready(p) if p.matched == 0 => view! {
-            <p class="empty">"No tunes match “" {state.filter.get_untracked()} "”."</p>
+            <p class="empty">"No tunes match “" {query.with_untracked(|q| q.filter.clone())} "”."</p>
         }
         .into_any(),
         Load::Ready(p) => {
@@ -181,7 +161,10 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
                     <button
                         type="button"
                         disabled=!has_prev
-                        on:click=move |_| state.offset.set(offset.saturating_sub(PAGE_SIZE))
+                        on:click=move |_| {
+                            let q = query.get_untracked();
+                            go.with_value(|go| go(ListQuery { offset: offset.saturating_sub(PAGE_SIZE), ..q }, false))
+                        }
                     >
                         "Previous page"
                     </button>
@@ -189,7 +172,10 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
                     <button
                         type="button"
                         disabled=!has_next
-                        on:click=move |_| state.offset.set(offset + PAGE_SIZE)
+                        on:click=move |_| {
+                            let q = query.get_untracked();
+                            go.with_value(|go| go(ListQuery { offset: offset + PAGE_SIZE, ..q }, false))
+                        }
                     >
                         "Next page"
                     </button>
@@ -217,10 +203,11 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
                     type="search"
                     placeholder="Title, composer or notes"
                     autocomplete="off"
-                    prop:value=move || state.filter.get()
+                    prop:value=move || query.with(|q| q.filter.clone())
                     on:input=move |ev| {
-                        state.filter.set(event_target_value(&ev));
-                        state.offset.set(0);
+                        let filter = event_target_value(&ev);
+                        let q = query.get_untracked();
+                        go.with_value(|go| go(ListQuery { filter, offset: 0, ..q }, true))
                     }
                 />
                 <p class="count" role="status" aria-live="polite">{count}</p>

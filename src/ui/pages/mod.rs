@@ -7,12 +7,13 @@ mod editor;
 mod list;
 mod settings;
 mod sync;
+mod your_data;
 
 pub use account::{SignIn, SignUp};
 pub use conflicts::ConflictsPage;
 pub use detail::TuneDetail;
 pub use editor::TuneEditor;
-pub use list::{ListState, TuneList};
+pub use list::TuneList;
 pub use settings::SettingsPage;
 pub use sync::SyncPage;
 
@@ -38,6 +39,7 @@ fn route_tune_id() -> Memo<Option<Uuid>> {
 /// Shown for an unknown or deleted tune.
 #[component]
 fn TuneNotFound() -> impl IntoView {
+    crate::ui::format::set_page_title("Tune not found");
     view! {
         <section class="notice">
             <h1>"Tune not found"</h1>

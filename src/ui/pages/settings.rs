@@ -1,4 +1,5 @@
-//! Settings (`/settings`): the Supabase project to sync with and how often.
+//! Settings (`/settings`): the Supabase project to sync with and how often, the theme,
+//! and the browser's storage.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -10,9 +11,14 @@ use crate::ui::context::use_app;
 use crate::ui::form::LabeledInput;
 use crate::ui::pwa;
 use crate::ui::settings::{INTERVAL_RANGE, Settings};
+use crate::ui::theme::Theme;
+
+use super::your_data::YourData;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    crate::ui::format::set_page_title("Settings");
+    let current_theme = RwSignal::new(Theme::load());
     let app = use_app();
     let current = app.settings.get_untracked();
     let url = RwSignal::new(current.supabase.url.clone());
@@ -128,8 +134,27 @@ pub fn SettingsPage() -> impl IntoView {
                     </button>
                 </div>
             </form>
+            <h2>"Appearance"</h2>
+            <div class="field">
+                <label for="theme">"Theme"</label>
+                <select
+                    id="theme"
+                    on:change=move |ev| {
+                        let theme = Theme::from_key(&event_target_value(&ev));
+                        theme.save();
+                        current_theme.set(theme);
+                    }
+                >
+                    {Theme::ALL
+                        .map(|t| view! {
+                            <option value=t.key() selected=move || current_theme.get() == t>{t.label()}</option>
+                        })
+                        .collect_view()}
+                </select>
+            </div>
             <h2>"Storage"</h2>
             {storage_view}
+            <YourData />
         </section>
     }
 }

@@ -23,6 +23,7 @@ fn title_of(item: &QueueItem) -> String {
 
 #[component]
 pub fn SyncPage() -> impl IntoView {
+    crate::ui::format::set_page_title("Sync");
     let app = use_app();
     let failed = RwSignal::new(Vec::<QueueItem>::new());
     let unreadable = RwSignal::new(Vec::<UnreadableRow>::new());

@@ -81,6 +81,13 @@ pub fn push_tunes(cfg: &SupabaseConfig, access_token: &str, changes: &[Value]) -
         .json(&json!({ "changes": Value::Array(changes.to_vec()) }))
 }
 
+/// Deletes the signed-in account and everything it owns on the server
+/// (`POST /rest/v1/rpc/delete_my_account`); `email` must be the account's address.
+pub fn delete_account(cfg: &SupabaseConfig, access_token: &str, email: &str) -> HttpRequest {
+    cfg.request(Method::Post, "/rest/v1/rpc/delete_my_account", Some(access_token))
+        .json(&json!({ "confirm_email": email }))
+}
+
 /// What the server did with one pushed change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushResult {
