@@ -26,6 +26,6 @@ say "Browser tests (wasm in headless Chromium)"
 cargo test -p tunebook --target wasm32-unknown-unknown --locked \
   --test browser_opfs --test browser_memory_fallback
 
-say "End-to-end tests (the built app in headless Chromium)"
-trunk build
-cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa -- --ignored
+say "End-to-end tests (the release build users get, in headless Chromium)"
+trunk build --release
+cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa --test e2e_usability -- --ignored

@@ -124,8 +124,9 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <a href="/settings" on:click=move |ev| unsaved.guard_click(ev)>"Settings"</a>
             </nav>
-            <a href="/sync" class=status_class role="status" title=status_title on:click=move |ev| unsaved.guard_click(ev)>
-                {status}
+            <a href="/sync" class=status_class title=status_title on:click=move |ev| unsaved.guard_click(ev)>
+                // A link may not be a live region itself; its text is.
+                <span role="status">{status}</span>
             </a>
             {move || (conflict_count() > 0).then(|| view! {
                 <a href="/conflicts" class="conflicts-link" on:click=move |ev| unsaved.guard_click(ev)>

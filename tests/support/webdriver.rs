@@ -131,6 +131,29 @@ impl Browser {
         self.cmd("POST", "/refresh", None);
     }
 
+    /// The browser's Back button.
+    pub fn back(&self) {
+        self.cmd("POST", "/back", None);
+    }
+
+    /// Presses and releases one key (a character, or a WebDriver key code such as
+    /// `\u{E00C}` for Escape) wherever the focus is.
+    pub fn press_key(&self, key: &str) {
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}
+            ]}]})),
+        );
+        let _ = self.try_cmd("DELETE", "/actions", None);
+    }
+
+    /// The document's title.
+    pub fn title(&self) -> String {
+        self.cmd("GET", "/title", None).as_str().unwrap_or_default().to_string()
+    }
+
     pub fn current_url(&self) -> String {
         self.cmd("GET", "/url", None).as_str().unwrap_or_default().to_string()
     }
