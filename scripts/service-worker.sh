@@ -8,7 +8,8 @@ template="$(cd "$(dirname "$0")/.." && pwd)/pwa/sw.js"
 dir="${TRUNK_STAGING_DIR:-${1:?usage: service-worker.sh BUILD_DIR}}"
 public_url="${TRUNK_PUBLIC_URL:-/}"
 cd "$dir"
-files=$(find . -type f ! -name sw.js ! -path './bench/*' | sed 's|^\./||' | LC_ALL=C sort)
+# Screenshots are for the browser's install dialog only: not precached.
+files=$(find . -type f ! -name sw.js ! -path './bench/*' ! -path './screenshots/*' | sed 's|^\./||' | LC_ALL=C sort)
 version=$(for f in $files; do sha256sum "$f"; done | sha256sum | cut -c1-16)
 list="\"$public_url\""
 for f in $files; do

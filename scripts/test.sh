@@ -28,4 +28,5 @@ cargo test -p tunebook --target wasm32-unknown-unknown --locked \
 
 say "End-to-end tests (the release build users get, in headless Chromium)"
 trunk build --release
+trunk build --release --public-url /tunebook/ --dist target/dist-subpath
 cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa --test e2e_usability -- --ignored

@@ -397,3 +397,45 @@ fn export_my_data_then_delete_my_account() {
     assert_eq!(count("select count(*) from auth.users"), "0");
     assert_eq!(count("select count(*) from public.tune"), "0");
 }
+
+/// The app built for a sub-path (`trunk build --public-url /tunebook/`, which
+/// `scripts/test.sh` puts in `target/dist-subpath`).
+fn subpath_dist() -> std::path::PathBuf {
+    let dir = std::env::var_os("TUNEBOOK_DIST_SUBPATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/dist-subpath"));
+    assert!(dir.join("index.html").is_file(), "{} has no app built for /tunebook/", dir.display());
+    dir
+}
+
+#[test]
+#[ignore = "needs the app built for a sub-path and chromedriver: run scripts/test.sh"]
+fn served_under_a_sub_path() {
+    let server = StaticServer::start_under(&subpath_dist(), "/tunebook");
+    let browser = Browser::start();
+    browser.goto(&format!("{}/", server.url));
+    browser.wait_for_text("0 tunes");
+    let tune_url = create_tune(&browser, "The Sally Gardens", "reel");
+    assert!(tune_url.starts_with(&format!("{}/tunes/", server.url)), "{tune_url}");
+    browser.goto(&tune_url);
+    browser.wait_for_text("The Sally Gardens");
+    browser.click_link("Back to your tunes");
+    let filter = browser.wait_for_field("Filter");
+    browser.replace_text(&filter, "sally");
+    browser.wait_for("filtered address", |b| b.current_url().ends_with("/tunebook/?q=sally").then_some(()));
+    browser.refresh();
+    wait_for_titles(&browser, &["The Sally Gardens"]);
+    browser.press_key("n");
+    browser.wait_for("new tune", |b| b.current_url().ends_with("/tunebook/tunes/new").then_some(()));
+
+    let scope = browser.execute_async(
+        "const done = arguments[arguments.length - 1];
+         navigator.serviceWorker.ready.then(r => done(r.scope)).catch(e => done(String(e)));",
+        vec![],
+    );
+    assert_eq!(scope, json!(format!("{}/", server.url)), "the service worker covers the sub-path");
+    let manifest = browser.cdp("Page.getAppManifest", json!({}));
+    assert_eq!(manifest["errors"], json!([]), "{manifest}");
+    let source: Value = serde_json::from_str(manifest["data"].as_str().unwrap_or("{}")).unwrap();
+    assert_eq!(source["start_url"], "./", "relative to the manifest, so under the sub-path");
+}

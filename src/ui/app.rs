@@ -13,6 +13,7 @@ use super::context::AppContext;
 use super::db_client::DbClient;
 use super::header::Header;
 use super::pages::{ConflictsPage, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList};
+use super::paths;
 use super::pwa;
 use super::shortcuts::KeyboardShortcuts;
 use super::tab_lock;
@@ -61,7 +62,7 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Router>
+        <Router base=paths::base()>
             <Header />
             <Show when=move || update_ready.get()>
                 <div class="banner update" role="status">
@@ -210,7 +211,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <section class="notice">
             <h1>"Page not found"</h1>
-            <p><a href="/">"Back to your tunes"</a></p>
+            <p><a href=paths::href("/")>"Back to your tunes"</a></p>
         </section>
     }
 }

@@ -20,7 +20,7 @@ use tunebook_core::supabase::SupabaseConfig;
 use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
 
 /// Where Trunk puts the worker's loader (worker files are never content-hashed).
-const WORKER_URL: &str = "/tunebook-worker_loader.js";
+const WORKER_PATH: &str = "/tunebook-worker_loader.js";
 
 type Reply = oneshot::Sender<Result<Response, WorkerError>>;
 
@@ -55,7 +55,7 @@ impl DbClient {
     pub fn spawn() -> Result<Self, WorkerError> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options(WORKER_URL, &options)
+        let worker = Worker::new_with_options(&super::paths::href(WORKER_PATH), &options)
             .map_err(|e| WorkerError::WorkerStopped(js_error_text(&e)))?;
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let on_message = {

@@ -2,6 +2,8 @@
 //! the sign-out confirmation when changes would be lost.
 
 use leptos::prelude::*;
+
+use crate::ui::paths;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
@@ -99,7 +101,7 @@ pub fn Header() -> impl IntoView {
 
     let account_area = move || {
         match app.account.get() {
-        Account::SignedOut => view! { <a class="button" href="/signin" on:click=move |ev| unsaved.guard_click(ev)>"Sign in"</a> }.into_any(),
+        Account::SignedOut => view! { <a class="button" href=paths::href("/signin") on:click=move |ev| unsaved.guard_click(ev)>"Sign in"</a> }.into_any(),
         Account::SignedIn(session) => view! {
             <span class="who">{session.user.email}</span>
             <button type="button" on:click=start_sign_out.clone() disabled=move || signing_out.get()>
@@ -109,7 +111,7 @@ pub fn Header() -> impl IntoView {
         .into_any(),
         Account::Ended { user } => view! {
             <span class="who">{user.email}</span>
-            <a class="button" href="/signin">"Sign in again"</a>
+            <a class="button" href=paths::href("/signin")>"Sign in again"</a>
             <button type="button" on:click=start_sign_out.clone() disabled=move || signing_out.get()>
                 "Sign out"
             </button>
@@ -120,16 +122,16 @@ pub fn Header() -> impl IntoView {
 
     view! {
         <header class="site-header">
-            <a class="brand" href="/" on:click=move |ev| unsaved.guard_click(ev)>"Tunebook"</a>
+            <a class="brand" href=paths::href("/") on:click=move |ev| unsaved.guard_click(ev)>"Tunebook"</a>
             <nav aria-label="Main">
-                <a href="/settings" on:click=move |ev| unsaved.guard_click(ev)>"Settings"</a>
+                <a href=paths::href("/settings") on:click=move |ev| unsaved.guard_click(ev)>"Settings"</a>
             </nav>
-            <a href="/sync" class=status_class title=status_title on:click=move |ev| unsaved.guard_click(ev)>
+            <a href=paths::href("/sync") class=status_class title=status_title on:click=move |ev| unsaved.guard_click(ev)>
                 // A link may not be a live region itself; its text is.
                 <span role="status">{status}</span>
             </a>
             {move || (conflict_count() > 0).then(|| view! {
-                <a href="/conflicts" class="conflicts-link" on:click=move |ev| unsaved.guard_click(ev)>
+                <a href=paths::href("/conflicts") class="conflicts-link" on:click=move |ev| unsaved.guard_click(ev)>
                     {conflicts(conflict_count())}
                 </a>
             })}

@@ -10,6 +10,7 @@ mod form;
 mod format;
 mod header;
 mod pages;
+pub mod paths;
 mod pwa;
 mod settings;
 mod shortcuts;

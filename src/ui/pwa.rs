@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(inline_js = r#"
 export function register_service_worker(on_update) {
   if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.register("/sw.js", { updateViaCache: "none" }).then((reg) => {
+  navigator.serviceWorker.register(new URL("sw.js", document.baseURI), { updateViaCache: "none" }).then((reg) => {
     const notify = () => { if (reg.waiting && navigator.serviceWorker.controller) on_update(); };
     notify();
     reg.addEventListener("updatefound", () => {

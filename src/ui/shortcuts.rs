@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 use wasm_bindgen::JsCast;
 
 use super::context::use_app;
+use super::paths;
 
 /// The shortcuts as the dialog lists them.
 const SHORTCUTS: [(&str, &str); 5] = [
@@ -68,7 +69,8 @@ pub fn KeyboardShortcuts(open: RwSignal<bool>) -> impl IntoView {
         if typing_in_field(&event) {
             return;
         }
-        let path = location.pathname.get_untracked();
+        let pathname = location.pathname.get_untracked();
+        let path = paths::app_path(&pathname);
         let go = |to: &str| {
             if app.unsaved.confirm_leave() {
                 navigate(to, NavigateOptions::default());
@@ -77,7 +79,7 @@ pub fn KeyboardShortcuts(open: RwSignal<bool>) -> impl IntoView {
         match key.as_str() {
             "?" => open.set(true),
             "n" => go("/tunes/new"),
-            "e" => match tune_page_id(&path) {
+            "e" => match tune_page_id(path) {
                 Some(id) => go(&format!("/tunes/{id}/edit")),
                 None => return,
             },

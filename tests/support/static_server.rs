@@ -1,5 +1,6 @@
 //! A tiny static file server for the Trunk-built `dist/`, with the single-page-app
-//! fallback (unknown paths serve `index.html`), on a free loopback port.
+//! fallback (unknown paths serve `index.html`), on a free loopback port, at the site's
+//! root or under a sub-path.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -23,8 +24,15 @@ struct Served {
 impl StaticServer {
     /// Serves `root` on 127.0.0.1 and a free port.
     pub fn start(root: &Path) -> Self {
+        Self::start_under(root, "")
+    }
+
+    /// Serves `root` under `prefix` (e.g. `/tunebook`): `url` ends with it, and paths
+    /// outside it are not found.
+    pub fn start_under(root: &Path, prefix: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/').to_string();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind static server");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let url = format!("http://{}{prefix}", listener.local_addr().expect("local addr"));
         let stop = Arc::new(AtomicBool::new(false));
         let served = Arc::new(Served::default());
         let root = root.to_path_buf();
@@ -38,7 +46,8 @@ impl StaticServer {
                 if let Ok(stream) = stream {
                     let root = root.clone();
                     let log = log.clone();
-                    std::thread::spawn(move || serve(stream, &root, &log));
+                    let prefix = prefix.clone();
+                    std::thread::spawn(move || serve(stream, &root, &prefix, &log));
                 }
             }
         });
@@ -55,11 +64,12 @@ impl Drop for StaticServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+        let authority = self.url.trim_start_matches("http://").split('/').next().unwrap_or_default();
+        let _ = TcpStream::connect(authority);
     }
 }
 
-fn serve(mut stream: TcpStream, root: &Path, served: &Served) {
+fn serve(mut stream: TcpStream, root: &Path, prefix: &str, served: &Served) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
         Err(_) => return,
@@ -78,7 +88,10 @@ fn serve(mut stream: TcpStream, root: &Path, served: &Served) {
         }
         let path = request_line.split_whitespace().nth(1).unwrap_or("/");
         let path = path.split(['?', '#']).next().unwrap_or("/");
-        let (status, file) = resolve(root, path);
+        let (status, file) = match path.strip_prefix(prefix) {
+            Some(inner) if inner.is_empty() || inner.starts_with('/') => resolve(root, inner),
+            _ => ("404 Not Found", root.join("404-does-not-exist")),
+        };
         let body = std::fs::read(&file).unwrap_or_default();
         let header = format!(
             "HTTP/1.1 {status}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\n\r\n",

@@ -2,6 +2,8 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+
+use crate::ui::paths;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
@@ -94,8 +96,12 @@ fn AccountPage(form: AccountForm) -> impl IntoView {
         AccountForm::SignUp => ("Create an account", "Create account", "Creating…"),
     };
     let other = match form {
-        AccountForm::SignIn => view! { <p>"New here? " <a href="/signup">"Create an account"</a></p> },
-        AccountForm::SignUp => view! { <p>"Already have an account? " <a href="/signin">"Sign in"</a></p> },
+        AccountForm::SignIn => {
+            view! { <p>"New here? " <a href=paths::href("/signup")>"Create an account"</a></p> }
+        }
+        AccountForm::SignUp => {
+            view! { <p>"Already have an account? " <a href=paths::href("/signin")>"Sign in"</a></p> }
+        }
     };
     let password_autocomplete = if form == AccountForm::SignIn { "current-password" } else { "new-password" };
     view! {

@@ -4,6 +4,8 @@
 //! is then synced like any edit. Until then both versions are kept.
 
 use leptos::prelude::*;
+
+use crate::ui::paths;
 use leptos::task::spawn_local;
 use tunebook_core::domain::Field;
 use tunebook_core::merge::{Conflict, Content, Part, Side};
@@ -64,7 +66,7 @@ pub fn ConflictsPage() -> impl IntoView {
             {move || match conflicts.get() {
                 None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
                 Some(list) if list.is_empty() => view! {
-                    <p class="empty">"No conflicts. " <a href="/">"Back to your tunes"</a></p>
+                    <p class="empty">"No conflicts. " <a href=paths::href("/")>"Back to your tunes"</a></p>
                 }
                 .into_any(),
                 Some(list) => list

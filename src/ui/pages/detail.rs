@@ -3,6 +3,8 @@
 
 use leptos::html;
 use leptos::prelude::*;
+
+use crate::ui::paths;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
@@ -113,11 +115,11 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
                 None => view! { <p class="empty">"No incipit yet."</p> }.into_any(),
             }}
             <div class="actions">
-                <a class="button" href=format!("/tunes/{id}/edit")>"Edit"</a>
+                <a class="button" href=paths::href(&format!("/tunes/{id}/edit"))>"Edit"</a>
                 <button type="button" class="danger" on:click=move |_| confirming.set(true)>
                     "Delete"
                 </button>
-                <a href="/">"Back to your tunes"</a>
+                <a href=paths::href("/")>"Back to your tunes"</a>
             </div>
             <Show when=move || confirming.get()>
                 <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-delete-title">

@@ -3,6 +3,8 @@
 //! the address (`/?q=…&sort=…&order=desc&page=2`): reload, Back and shared links keep them.
 
 use leptos::prelude::*;
+
+use crate::ui::paths;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -49,10 +51,15 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
     let navigate = use_navigate();
     let query = Memo::new(move |_| ListQuery::from_query_string(&location.search.get(), PAGE_SIZE));
     // Typing in the filter replaces the address; sorting and paging add to the history.
+    // The address is built whole (`/tunebook/?q=…` under a sub-path, never `/tunebook?q=…`).
     let go = StoredValue::new(move |next: ListQuery, replace: bool| {
         let search = next.to_query_string();
-        let url = if search.is_empty() { "/".to_string() } else { format!("/?{search}") };
-        navigate(&url, NavigateOptions { replace, scroll: false, ..NavigateOptions::default() });
+        let root = paths::href("/");
+        let url = if search.is_empty() { root } else { format!("{root}?{search}") };
+        navigate(
+            &url,
+            NavigateOptions { resolve: false, replace, scroll: false, ..NavigateOptions::default() },
+        );
     });
     let page: RwSignal<Load<TunePage>> = RwSignal::new(Load::Loading);
     // Only the newest query's answer is shown: typing fast must not flash stale rows.
@@ -141,7 +148,7 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
                                 view! {
                                     <tr>
                                         <td>
-                                            <a href=format!("/tunes/{}", row.id)>{row.title}</a>
+                                            <a href=paths::href(&format!("/tunes/{}", row.id))>{row.title}</a>
                                         </td>
                                         <td>{row.tune_type}</td>
                                         <td>{row.mode}</td>
@@ -194,7 +201,7 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
         <section class="tune-list">
             <div class="list-toolbar">
                 <h1>"Tunes"</h1>
-                <a class="button primary" href="/tunes/new">"New tune"</a>
+                <a class="button primary" href=paths::href("/tunes/new")>"New tune"</a>
             </div>
             <div class="filter-row">
                 <label for="filter">"Filter"</label>

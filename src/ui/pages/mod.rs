@@ -18,6 +18,8 @@ pub use settings::SettingsPage;
 pub use sync::SyncPage;
 
 use leptos::prelude::*;
+
+use crate::ui::paths;
 use leptos_router::hooks::use_params_map;
 
 use tunebook_core::domain::Uuid;
@@ -44,7 +46,7 @@ fn TuneNotFound() -> impl IntoView {
         <section class="notice">
             <h1>"Tune not found"</h1>
             <p>"This tune does not exist, or it was deleted."</p>
-            <p><a href="/">"Back to your tunes"</a></p>
+            <p><a href=paths::href("/")>"Back to your tunes"</a></p>
         </section>
     }
 }
@@ -56,7 +58,7 @@ fn LoadFailed(message: String) -> impl IntoView {
         <section class="notice error" role="alert">
             <h1>"Something went wrong"</h1>
             <p>{message}</p>
-            <p><a href="/">"Back to your tunes"</a></p>
+            <p><a href=paths::href("/")>"Back to your tunes"</a></p>
         </section>
     }
 }

@@ -3,6 +3,8 @@
 //! this device could not read, the last run, and the details support asks for.
 
 use leptos::prelude::*;
+
+use crate::ui::paths;
 use leptos::task::spawn_local;
 use tunebook_core::domain::{Timestamp, Tune};
 use tunebook_core::sync::{QueueItem, UnreadableRow};
@@ -108,7 +110,7 @@ pub fn SyncPage() -> impl IntoView {
                 }}
             </p>
             {move || (!signed_in()).then(|| view! {
-                <p class="hint">"Your tunes stay on this device until you " <a href="/signin">"sign in"</a> "."</p>
+                <p class="hint">"Your tunes stay on this device until you " <a href=paths::href("/signin")>"sign in"</a> "."</p>
             })}
             <div class="actions">
                 <button type="button" class="primary" on:click=sync_now disabled=move || !signed_in() || app.sync.status.with(|s| s.running)>
