@@ -322,11 +322,30 @@ mod tests {
         let b = Backoff::default();
         assert_eq!(b.delay_ms(0, 0.5), 0);
         assert_eq!((b.delay_ms(1, 0.0), b.delay_ms(1, 0.999)), (1_000, 1_999));
-        assert_eq!(b.delay_ms(2, 0.0), 2_000);
-        assert_eq!(b.delay_ms(3, 0.0), 4_000);
-        for failures in [9, 10, 20, 64, u32::MAX] {
-            let d = b.delay_ms(failures, 0.999);
-            assert!((150_000..=300_000).contains(&d), "{failures}: {d}");
+        // The whole schedule, worked out by hand from "2 s doubling, capped at 5 min, equal
+        // jitter" (step / 2 + step / 2 × random): (failures, random) → ms.
+        let schedule = [
+            (2, 0.0, 2_000),
+            (3, 0.0, 4_000),
+            (4, 0.5, 12_000),
+            (5, 0.75, 28_000),
+            (6, 0.5, 48_000),
+            (7, 0.75, 112_000),
+            (8, 0.0, 128_000),
+            (8, 0.75, 224_000),
+            // 2 s × 2^8 = 512 s passes the 300 s cap from the 9th failure on.
+            (9, 0.0, 150_000),
+            (9, 0.5, 225_000),
+            (10, 0.75, 262_500),
+            (20, 0.0, 150_000),
+            (64, 0.5, 225_000),
+            (u32::MAX, 0.75, 262_500),
+            // Out-of-range randomness is clamped.
+            (1, 7.0, 2_000),
+            (1, -1.0, 1_000),
+        ];
+        for (failures, random, expected) in schedule {
+            assert_eq!(b.delay_ms(failures, random), expected, "{failures} failures, random {random}");
         }
         let mut previous = 0;
         for failures in 1..12 {

@@ -63,3 +63,38 @@ fn the_app_syncs_with_a_publishable_key() {
     sync_now(&laptop, &cfg, &sign_in(&cfg, &session.user.email));
     assert_eq!(live_tunes(&laptop), [("The Butterfly".to_string(), None)]);
 }
+
+#[test]
+fn a_pull_longer_than_one_page_brings_every_row() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    let session = sign_up(&cfg, "pages");
+    let user = session.user.id.to_string();
+    // 2,345 rows: two full pages of 1,000 and one of 345.
+    stack
+        .sql(&format!(
+            "insert into public.tune (id, user_id, title)
+             select ('01960000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '{user}', 'Tune ' || n
+             from generate_series(1, 2345) as n"
+        ))
+        .unwrap();
+    let db = device();
+    let pages = tunebook_store::native::block_on(tunebook_store::pull::pull_all(
+        &db,
+        &tunebook_store::native::BlockingTransport::default(),
+        &cfg,
+        &session.access_token,
+    ))
+    .expect("pull");
+    let shape: Vec<(u32, bool)> = pages.iter().map(|p| (p.rows, p.more)).collect();
+    assert_eq!(shape, [(1000, true), (1000, true), (345, false)]);
+    assert_eq!(pages[0].total, Some(2345), "the first page says how many there are");
+    let listed = db.borrow().list_tunes(&tunebook_core::list::ListQuery::default()).unwrap();
+    assert_eq!(listed.total, 2345);
+    let last_change: i64 = stack.sql("select max(change_number) from public.tune").unwrap()[0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(pages[2].cursor, last_change);
+}
