@@ -29,4 +29,7 @@ cargo test -p tunebook --target wasm32-unknown-unknown --locked \
 say "End-to-end tests (the release build users get, in headless Chromium)"
 trunk build --release
 trunk build --release --public-url /tunebook/ --dist target/dist-subpath
-cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa --test e2e_usability -- --ignored
+# One test at a time: each starts browsers (and some a backend) on two cores, and the
+# tests wait for the page with a fixed timeout.
+cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa --test e2e_usability \
+  -- --ignored --test-threads=1

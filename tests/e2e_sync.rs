@@ -71,10 +71,16 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
     browser.wait_for_text("fiddler@example.org");
     browser.wait_for_status("Synced");
 
-    // The backend goes down; a tune made meanwhile waits in the outbox.
+    // The backend goes down; a tune made meanwhile waits in the outbox, and a sync
+    // attempt really fails (the Sync page's last run says it will retry).
     let config = stack.stop();
     create_tune(&browser, "Written during the outage");
-    browser.wait_for("a failed attempt", |b| (b.sync_status() == "1 pending").then_some(()));
+    browser.wait_for("1 pending", |b| (b.sync_status() == "1 pending").then_some(()));
+    browser.click_link("1 pending");
+    browser.wait_for_text("Will retry:");
+    assert!(browser.body_text().contains("Waiting to sync\n1"), "{}", browser.body_text());
+    browser.click_link("Tunebook");
+    browser.wait_for_field("Filter");
 
     // Back up: the tune arrives without anyone doing anything.
     let stack = TestStack::start_with(config).expect("backend restarts");
@@ -92,10 +98,16 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
     assert_eq!(server_titles(&stack), ["Made before signing in", "Written during the outage"]);
     browser.wait_for_status("Synced");
 
-    // Signing out with nothing unsynced: the device's copy is deleted.
+    // Signing out with nothing unsynced: the device's copy is deleted, down to the bytes
+    // in the browser's storage (which held it until now).
+    let needle = b"Written during the outage";
+    assert!(!browser.opfs_files_containing(needle).is_empty(), "the account's database is in OPFS");
     browser.click_button("Sign out");
     browser.wait_for_link("Sign in");
     browser.wait_for_text("0 tunes");
+    browser.wait_for("the account's database gone from OPFS", |b| {
+        b.opfs_files_containing(needle).is_empty().then_some(())
+    });
     assert_eq!(browser.sync_status(), "Local only");
     browser.refresh();
     browser.wait_for_text("0 tunes");
@@ -188,12 +200,14 @@ fn refused_changes_are_listed_with_the_servers_message_and_can_be_retried_or_dis
     browser.wait_for_text("None.");
 }
 
-fn edit_mode(browser: &Browser, title: &str, mode: &str) {
+fn edit_fields(browser: &Browser, title: &str, fields: &[(&str, &str)]) {
     browser.click_link(title);
     browser.click_link("Edit");
-    browser.fill("Mode", mode);
+    for (label, value) in fields {
+        browser.fill(label, value);
+    }
     browser.click_button("Save");
-    browser.wait_for_text(mode);
+    browser.wait_for_text(fields[0].1);
     browser.click_link("Back to your tunes");
 }
 
@@ -210,10 +224,10 @@ fn two_browsers_share_tunes_and_resolve_a_conflict() {
     laptop.wait_for_text("The Shared Reel");
     laptop.wait_for_status("Synced");
 
-    // Apart (the laptop is offline), both change the mode.
+    // Apart (the laptop is offline), both change the mode and the composer.
     laptop.set_offline(true);
-    edit_mode(&laptop, "The Shared Reel", "D mixolydian");
-    edit_mode(&phone, "The Shared Reel", "D major");
+    edit_fields(&laptop, "The Shared Reel", &[("Mode", "D mixolydian"), ("Composer", "Laptop's composer")]);
+    edit_fields(&phone, "The Shared Reel", &[("Mode", "D major"), ("Composer", "Phone's composer")]);
     phone.wait_for_status("Synced");
     assert_eq!(stack.sql("select mode from public.tune").unwrap(), [Some("D major".to_string())]);
 
@@ -229,18 +243,27 @@ fn two_browsers_share_tunes_and_resolve_a_conflict() {
         serde_json::Value::Bool(true),
         "this device's version is the default"
     );
+    assert_eq!(laptop.property(&theirs, "checked"), serde_json::Value::Bool(false));
+    // A mix: the other device's mode, this device's composer.
     laptop.click(&theirs);
-    laptop.click(&mine);
+    let my_composer = laptop.wait_for_field("This device: Laptop's composer");
+    laptop.click(&my_composer);
     laptop.click_button("Use my choices");
     laptop.wait_for_text("No conflicts.");
     laptop.wait_for_status("Synced");
 
-    // The laptop's choice reaches the server and the phone.
+    // The choice reaches the server and the phone, field by field.
+    let wanted = [Some("D major".to_string()), Some("Laptop's composer".to_string())];
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while stack.sql("select mode from public.tune").unwrap() != [Some("D mixolydian".to_string())] {
+    while stack.sql("select unnest(array[mode, composer]) from public.tune").unwrap() != wanted {
         assert!(std::time::Instant::now() < deadline, "the resolution never reached the server");
         std::thread::sleep(Duration::from_millis(100));
     }
+    laptop.click_link("Tunebook");
+    laptop.click_link("The Shared Reel");
+    laptop.wait_for_text("Laptop's composer");
+    assert!(laptop.body_text().contains("D major"), "{}", laptop.body_text());
     phone.click_link("The Shared Reel");
-    phone.wait_for_text("D mixolydian");
+    phone.wait_for_text("Laptop's composer");
+    assert!(phone.body_text().contains("D major"), "{}", phone.body_text());
 }

@@ -131,6 +131,29 @@ impl Browser {
         self.cmd("POST", "/refresh", None);
     }
 
+    /// Files of the origin private file system (where Tunebook's SQLite lives) on disk in
+    /// this browser's profile that contain `needle`.
+    pub fn opfs_files_containing(&self, needle: &[u8]) -> Vec<PathBuf> {
+        fn walk(dir: &Path, in_opfs: bool, needle: &[u8], found: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let inside = in_opfs || entry.file_name() == "File System";
+                if path.is_dir() {
+                    walk(&path, inside, needle, found);
+                } else if inside
+                    && std::fs::read(&path)
+                        .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&self.profile, false, needle, &mut found);
+        found
+    }
+
     /// The browser's Back button.
     pub fn back(&self) {
         self.cmd("POST", "/back", None);
