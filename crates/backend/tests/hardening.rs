@@ -419,10 +419,23 @@ fn grants_are_least_privilege(api: &Api) {
     api.stack
         .sql("create table public.forgotten (id int primary key); notify pgrst, 'reload schema'")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
     let (_, token, _) = api.sign_up(&email("forgotten"), "secret1");
-    let r = api.call("GET", "/rest/v1/forgotten", Some(&token), &[], Value::Null);
+    let r = until_schema_reloaded(|| api.call("GET", "/rest/v1/forgotten", Some(&token), &[], Value::Null));
     assert_eq!(r.body["code"], "42501", "{}", r.text);
+}
+
+/// Calls `request` until PostgREST has reloaded its schema cache (it stops answering
+/// "not found in the schema cache"), at most 10 s; returns the last reply.
+fn until_schema_reloaded(request: impl Fn() -> common::Reply) -> common::Reply {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = request();
+        let stale = matches!(r.body["code"].as_str(), Some("PGRST202" | "PGRST205" | "42P01" | "42883"));
+        if !stale || Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn api_roles_have_statement_timeouts(api: &Api) {
@@ -434,7 +447,7 @@ fn api_roles_have_statement_timeouts(api: &Api) {
              notify pgrst, 'reload schema'",
         )
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    until_schema_reloaded(|| api.call("POST", "/rest/v1/rpc/test_sleep", None, &[], json!({"seconds": 0})));
     let started = Instant::now();
     let r = api.call("POST", "/rest/v1/rpc/test_sleep", None, &[], json!({"seconds": 6}));
     let elapsed = started.elapsed();
