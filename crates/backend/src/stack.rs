@@ -126,6 +126,9 @@ pub struct Stack {
     data_dir_lock: Option<DataDir>,
 }
 
+/// Tries for a child on a port picked by bind-and-release.
+const PORT_ATTEMPTS: u32 = 3;
+
 /// A free loopback port (`wanted` if it is not 0).
 fn port(wanted: u16) -> Result<u16, BackendError> {
     if wanted != 0 {
@@ -142,8 +145,8 @@ impl Stack {
             return Err(BackendError::Config("the JWT secret must have at least 32 characters".into()));
         }
         let data_dir_lock = DataDir::claim(&config.data_dir, config.reset)?;
+        let pick_db_port = config.db_port == 0;
         let db_port = port(config.db_port)?;
-        config.db_port = db_port;
         let data_dir = config.data_dir.clone();
         let durable = config.durable;
         let mut postgres =
@@ -152,8 +155,20 @@ impl Stack {
             )??;
         // Spawned from this (long-lived) thread, not the blocking pool's: the server is
         // stopped when the thread that started it ends.
-        postgres.spawn()?;
-        postgres.wait_ready().await?;
+        // A port picked by bind-and-release may be taken by another process before the
+        // server binds it (parallel tests): then try another.
+        for attempt in 1..=PORT_ATTEMPTS {
+            postgres.spawn()?;
+            match postgres.wait_ready().await {
+                Ok(()) => break,
+                Err(_) if pick_db_port && attempt < PORT_ATTEMPTS => {
+                    postgres.stop();
+                    postgres.port = port(0)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        config.db_port = postgres.port;
         let database_url = postgres.url("postgres", SUPERUSER_PASSWORD);
 
         let (mut client, connection) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
@@ -162,17 +177,28 @@ impl Stack {
         drop(client);
         let _ = connection.await;
 
-        let rest_port = port(config.rest_port)?;
-        config.rest_port = rest_port;
-        let postgrest = PostgRest::start(PostgRestConfig {
-            binary: config.postgrest_bin.clone(),
-            db_uri: postgres.url("authenticator", SUPERUSER_PASSWORD),
-            jwt_secret: config.jwt_secret.clone(),
-            port: rest_port,
-            admin_port: port(0)?,
-            log_file: config.data_dir.join("postgrest.log"),
-        })
-        .await?;
+        let pick_rest_port = config.rest_port == 0;
+        let mut attempt = 1;
+        let postgrest = loop {
+            let started = PostgRest::start(PostgRestConfig {
+                binary: config.postgrest_bin.clone(),
+                db_uri: postgres.url("authenticator", SUPERUSER_PASSWORD),
+                jwt_secret: config.jwt_secret.clone(),
+                port: port(config.rest_port)?,
+                admin_port: port(0)?,
+                log_file: config.data_dir.join("postgrest.log"),
+            })
+            .await;
+            match started {
+                Ok(postgrest) => break postgrest,
+                Err(BackendError::Process { .. }) if pick_rest_port && attempt < PORT_ATTEMPTS => {
+                    attempt += 1
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        config.rest_port = postgrest.port;
+        let rest_port = postgrest.port;
 
         let listener = TcpListener::bind(("127.0.0.1", config.api_port)).await.map_err(|e| {
             BackendError::Config(format!("cannot listen on 127.0.0.1:{}: {e}", config.api_port))
