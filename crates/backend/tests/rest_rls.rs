@@ -312,3 +312,71 @@ fn deleting_an_account_removes_it_and_only_its_rows() {
     );
     assert_eq!(r.status, 400, "the session is gone: {}", r.text);
 }
+
+/// Copies `supabase/` with only the migrations whose version is at most `last`.
+fn supabase_up_to(source: &std::path::Path, last: &str, into: &std::path::Path) {
+    std::fs::create_dir_all(into.join("local")).unwrap();
+    std::fs::create_dir_all(into.join("migrations")).unwrap();
+    for dir in ["local", "migrations"] {
+        for entry in std::fs::read_dir(source.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if dir == "local" || name.split('_').next().unwrap() <= last {
+                std::fs::copy(&path, into.join(dir).join(&name)).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn the_schema_upgrades_from_the_first_release_with_data_in_it() {
+    // The first released migration set (the tune table and push_tunes), with data...
+    let old = std::env::temp_dir().join(format!("tunebook-supabase-v1-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&old);
+    let current = tunebook_backend::StackConfig::default().supabase_dir;
+    supabase_up_to(&current, "20261126000100", &old);
+    let stack = TestStack::start(|c| c.supabase_dir = old.clone()).expect("old stack");
+    let api = Api { stack: &stack };
+    let (user, token, _) = api.sign_up(&email("upgrade"), "secret1");
+    let rows: Vec<Value> =
+        (0..3).map(|n| json!({"id": uuid(700 + n), "title": format!("Old {n}")})).collect();
+    let r = api.call("POST", "/rest/v1/rpc/push_tunes", Some(&token), &[], json!({"changes": rows}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    // ...including a value the new constraints would refuse, as the old server allowed.
+    stack.sql(&format!("update public.tune set created_at = 'infinity' where id = '{}'", uuid(702))).unwrap();
+    let mut config = stack.stop();
+
+    // ...upgraded in place by today's migrations.
+    config.supabase_dir = current;
+    let stack = TestStack::start_with(config).expect("upgraded stack");
+    let api = Api { stack: &stack };
+    let count = |sql: &str| stack.sql(sql).unwrap()[0].clone().unwrap();
+    assert_eq!(count(&format!("select count(*) from public.tune where user_id = '{user}'")), "3");
+    let applied_now = "select count(*) from supabase_migrations.schema_migrations
+                       where version in ('20261126000200', '20261126000300')";
+    assert_eq!(count(applied_now), "2", "the hardening and account-deletion migrations ran");
+    // The old rows keep working with the new push_tunes (the poison one can be fixed by
+    // writing it; new writes are checked).
+    let r = api.call(
+        "POST",
+        "/auth/v1/token?grant_type=password",
+        None,
+        &[],
+        json!({"email": count(&format!("select email from auth.users where id = '{user}'")), "password": "secret1"}),
+    );
+    let token = r.body["access_token"].as_str().unwrap().to_string();
+    let changes = json!([{"id": uuid(700), "title": "Old 0, edited", "base_version": 1}]);
+    let r = api.call("POST", "/rest/v1/rpc/push_tunes", Some(&token), &[], json!({"changes": changes}));
+    assert_eq!((r.status, r.body[0]["status"].as_str()), (200, Some("applied")), "{}", r.text);
+    assert_eq!(count(&format!("select title from public.tune where id = '{}'", uuid(700))), "Old 0, edited");
+    let r = api.call(
+        "POST",
+        "/rest/v1/tune",
+        Some(&token),
+        &[],
+        json!({"id": uuid(710), "title": "New", "created_at": "infinity"}),
+    );
+    assert_eq!(r.body["code"], "23514", "new writes are range-checked: {}", r.text);
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&old);
+}
