@@ -48,6 +48,11 @@ impl FaultProxy {
     pub fn then(&self, faults: &[Fault]) {
         self.script.lock().expect("script").extend_from_slice(faults);
     }
+
+    /// Faults queued and not yet used by a request.
+    pub fn pending(&self) -> usize {
+        self.script.lock().expect("script").len()
+    }
 }
 
 /// Reads one HTTP/1.1 request (head and Content-Length body).
