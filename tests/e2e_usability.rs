@@ -228,6 +228,15 @@ fn dark_mode_follows_the_system_unless_settings_say_otherwise() {
     browser.wait_for("dark by choice", |b| (background(b) == DARK).then_some(()));
 }
 
+/// Waits until the page has painted what it rendered (two animation frames).
+fn after_next_paint(browser: &Browser) {
+    browser.execute_async(
+        "const done = arguments[arguments.length - 1];
+         requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+        vec![],
+    );
+}
+
 /// Problems a phone user would meet on the current page: horizontal scrolling, and
 /// controls smaller than 44 × 44 CSS pixels.
 fn phone_problems(browser: &Browser) -> Vec<String> {
@@ -277,7 +286,7 @@ fn a_360_pixel_phone_needs_no_sideways_scrolling_and_targets_are_large() {
     ] {
         browser.goto(&format!("{}{path}", server.url));
         browser.wait_for(&format!("{path} rendered"), |b| b.xpath("//h1"));
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        after_next_paint(&browser);
         problems.extend(phone_problems(&browser).into_iter().map(|p| format!("{path}: {p}")));
     }
     assert!(problems.is_empty(), "{problems:#?}");
@@ -314,7 +323,7 @@ fn every_page_passes_axe_core() {
     let tune_url = create_tune(&browser, "The Silver Spear", "reel");
     let mut violations = Vec::new();
     let mut check = |what: &str, browser: &Browser| {
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        after_next_paint(browser);
         violations.extend(axe_violations(browser).into_iter().map(|v| format!("{what}: {v}")));
     };
     for theme in ["light", "dark"] {

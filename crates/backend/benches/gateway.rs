@@ -5,8 +5,11 @@
 //! - authenticated single-row upserts per second (8 concurrent clients), through the
 //!   gateway and straight to PostgREST;
 //! - 1,000-row bulk upserts per second, both ways;
+//! - the push the app makes (`rpc/push_tunes`, batches of 100 new tunes) in rows per
+//!   second, both ways;
 //! - the latency of one sequential upsert, both ways: p50, p95, and the gateway's
 //!   added latency as a ratio.
+//! At the end it checks that PostgreSQL holds exactly the rows it sent.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -20,6 +23,11 @@ const BULK_REQUESTS: usize = 20;
 const LATENCY_SAMPLES: usize = 600;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Rows sent in successful requests (each id is new, so each is a new row).
+static ROWS_SENT: AtomicU64 = AtomicU64::new(0);
+/// The app's push batch size.
+const PUSH_BATCH: usize = 100;
+const PUSH_REQUESTS: usize = 60;
 
 fn new_id() -> String {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -35,6 +43,8 @@ fn agent() -> ureq::Agent {
 struct Target {
     name: &'static str,
     url: String,
+    /// The push RPC's URL.
+    rpc_url: String,
     headers: Vec<(String, String)>,
 }
 
@@ -49,7 +59,39 @@ impl Target {
             .send_json(rows)
             .unwrap_or_else(|e| panic!("{}: {e}", self.name));
         assert!(response.status().is_success(), "{}: status {}", self.name, response.status());
+        ROWS_SENT.fetch_add(rows.as_array().map_or(0, Vec::len) as u64, Ordering::Relaxed);
     }
+
+    /// One push as the app sends it: new tunes with no base version.
+    fn push(&self, agent: &ureq::Agent, rows: &Value) {
+        let mut req = agent.post(&self.rpc_url);
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let mut response =
+            req.send_json(json!({"changes": rows})).unwrap_or_else(|e| panic!("{} push: {e}", self.name));
+        assert!(response.status().is_success(), "{} push: status {}", self.name, response.status());
+        let results: Value = response.body_mut().read_json().expect("push results");
+        let applied = results.as_array().map_or(0, |r| r.iter().filter(|x| x["status"] == "applied").count());
+        assert_eq!(applied, rows.as_array().map_or(0, Vec::len), "{} push: every change applied", self.name);
+        ROWS_SENT.fetch_add(applied as u64, Ordering::Relaxed);
+    }
+}
+
+fn push_throughput(target: &Target, requests: usize, concurrency: usize) -> f64 {
+    let per_thread = requests / concurrency;
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency {
+            scope.spawn(|| {
+                let agent = agent();
+                for _ in 0..per_thread {
+                    target.push(&agent, &rows(PUSH_BATCH));
+                }
+            });
+        }
+    });
+    (per_thread * concurrency * PUSH_BATCH) as f64 / started.elapsed().as_secs_f64()
 }
 
 fn rows(n: usize) -> Value {
@@ -112,11 +154,13 @@ fn main() {
     let gateway = Target {
         name: "gateway",
         url: format!("{}/rest/v1/tune", s.api_url),
+        rpc_url: format!("{}/rest/v1/rpc/push_tunes", s.api_url),
         headers: vec![("apikey".into(), s.anon_key.clone()), ("authorization".into(), bearer.clone())],
     };
     let direct = Target {
         name: "postgrest",
         url: format!("{}/tune", s.rest_url),
+        rpc_url: format!("{}/rpc/push_tunes", s.rest_url),
         headers: vec![("authorization".into(), bearer)],
     };
 
@@ -128,7 +172,14 @@ fn main() {
     let single_gateway = throughput(&gateway, SINGLE_UPSERTS, 1, CONCURRENCY);
     let bulk_direct = throughput(&direct, BULK_REQUESTS, 1000, 2);
     let bulk_gateway = throughput(&gateway, BULK_REQUESTS, 1000, 2);
+    let push_direct = push_throughput(&direct, PUSH_REQUESTS, 2);
+    let push_gateway = push_throughput(&gateway, PUSH_REQUESTS, 2);
     let [lat_gateway, lat_direct] = latencies(&[gateway.clone(), direct.clone()]);
+    let in_postgres: u64 = stack.sql("select count(*) from public.tune").expect("count")[0]
+        .as_deref()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    assert_eq!(in_postgres, ROWS_SENT.load(Ordering::Relaxed), "every row sent is in PostgreSQL");
     let (g50, g95, d50, d95) = (
         percentile(&lat_gateway, 50.0),
         percentile(&lat_gateway, 95.0),
@@ -139,6 +190,8 @@ fn main() {
     let report = json!({
         "single_row_upserts_per_sec": {"gateway": single_gateway, "postgrest_direct": single_direct, "gateway_to_direct": single_gateway / single_direct, "concurrency": CONCURRENCY},
         "bulk_1000_row_upserts_per_sec": {"gateway": bulk_gateway, "postgrest_direct": bulk_direct, "gateway_rows_per_sec": bulk_gateway * 1000.0, "concurrency": 2},
+        "push_rpc_rows_per_sec": {"gateway": push_gateway, "postgrest_direct": push_direct, "gateway_to_direct": push_gateway / push_direct, "batch": PUSH_BATCH, "concurrency": 2},
+        "rows_in_postgres": in_postgres,
         "sequential_upsert_latency_ms": {"gateway": {"p50": g50, "p95": g95}, "postgrest_direct": {"p50": d50, "p95": d95}, "p50_ratio": g50 / d50, "p50_added_ms": g50 - d50, "samples_each": LATENCY_SAMPLES},
         "notes": "throwaway PostgreSQL with fsync off; 2-core shared machine",
     });
@@ -157,6 +210,13 @@ fn main() {
         bulk_gateway,
         bulk_direct,
         bulk_gateway / bulk_direct
+    );
+    println!(
+        "{:<46} {:>12.0} {:>12.0} {:>8.2}",
+        "push_tunes rows/s (batches of 100, 2 clients)",
+        push_gateway,
+        push_direct,
+        push_gateway / push_direct
     );
     println!("{:<46} {:>12.2} {:>12.2} {:>8.2}", "sequential upsert latency p50 (ms)", g50, d50, g50 / d50);
     println!("{:<46} {:>12.2} {:>12.2} {:>8.2}", "sequential upsert latency p95 (ms)", g95, d95, g95 / d95);

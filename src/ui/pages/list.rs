@@ -23,7 +23,9 @@ const PAGE_SIZE: u32 = 50;
 /// The User Timing mark set when the first rows have been painted.
 pub const FIRST_ROWS_MARK: &str = "tunebook:first-rows";
 
-/// Marks `name` in the page's performance timeline after the next paint, once per page load.
+/// Marks `name` in the page's performance timeline once the rows are painted, once per
+/// page load: animation-frame callbacks run before their frame is painted, so the mark
+/// is set in the frame after the one that first shows the rows.
 fn mark_once(name: &'static str) {
     thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     if DONE.with(|d| d.replace(true)) {
@@ -34,7 +36,10 @@ fn mark_once(name: &'static str) {
             let _ = performance.mark(name);
         }
     });
-    let _ = window().request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&mark));
+    let after_paint = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = window().request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&mark));
+    });
+    let _ = window().request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&after_paint));
 }
 
 /// A header click: sort by that column, or reverse if it already is (back to page 1).
