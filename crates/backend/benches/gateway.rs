@@ -9,6 +9,7 @@
 //!   second, both ways;
 //! - the latency of one sequential upsert, both ways: p50, p95, and the gateway's
 //!   added latency as a ratio.
+//!
 //! At the end it checks that PostgreSQL holds exactly the rows it sent.
 
 use std::sync::atomic::{AtomicU64, Ordering};
