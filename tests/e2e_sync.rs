@@ -267,3 +267,54 @@ fn two_browsers_share_tunes_and_resolve_a_conflict() {
     phone.wait_for_text("Laptop's composer");
     assert!(phone.body_text().contains("D major"), "{}", phone.body_text());
 }
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn coming_back_to_the_window_syncs() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let server = StaticServer::start(&dist_dir());
+    // An hour between ticks: only sign-in, edits and focus make this browser sync.
+    let laptop = signed_in_browser(&server.url, &stack.stack().api_url, 3600, "focus@example.org", true);
+    let phone = signed_in_browser(&server.url, &stack.stack().api_url, 3600, "focus@example.org", false);
+    laptop.wait_for_status("Synced");
+
+    create_tune(&phone, "Seen when the laptop is looked at");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server_titles(&stack).is_empty() {
+        assert!(Instant::now() < deadline, "the phone's tune never reached the server");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!laptop.body_text().contains("Seen when the laptop"), "nothing synced the laptop yet");
+    laptop.execute("window.dispatchEvent(new Event('focus'))", vec![]);
+    laptop.wait_for_text("Seen when the laptop is looked at");
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn failed_syncs_back_off() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let server = StaticServer::start(&dist_dir());
+    let browser = signed_in_browser(&server.url, &stack.stack().api_url, 2, "patient@example.org", true);
+    browser.wait_for_status("Synced");
+
+    // The API's port now only counts connections and closes them: every sync fails.
+    let config = stack.stop();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", config.api_port)).expect("the API port is free");
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = attempts.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    create_tune(&browser, "Waits patiently");
+    std::thread::sleep(Duration::from_secs(20));
+    let tried = attempts.load(std::sync::atomic::Ordering::SeqCst);
+    // Ticks every 2 s would try about 10 times; the backoff (2 s doubling, with jitter)
+    // allows about 4 in 20 s.
+    eprintln!("{tried} sync attempts in 20 s with the backend down");
+    assert!((2..=6).contains(&tried), "{tried} attempts in 20 s");
+    assert_eq!(browser.sync_status(), "1 pending");
+}
