@@ -9,6 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use support::fault_proxy::{Fault, FaultProxy};
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
 use support::{dist_dir, signed_in_browser};
@@ -317,4 +318,50 @@ fn failed_syncs_back_off() {
     eprintln!("{tried} sync attempts in 20 s with the backend down");
     assert!((2..=6).contains(&tried), "{tried} attempts in 20 s");
     assert_eq!(browser.sync_status(), "1 pending");
+}
+
+/// How many rows the server holds with this title.
+fn server_count(stack: &TestStack, title: &str) -> usize {
+    stack.sql(&format!("select count(*) from public.tune where title = '{title}'")).expect("sql")[0]
+        .as_deref()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn the_browser_sync_survives_lost_replies_server_errors_and_an_expired_token() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let proxy = FaultProxy::start(stack.stack().api_url.trim_start_matches("http://"));
+    let server = StaticServer::start(&dist_dir());
+    let browser = signed_in_browser(&server.url, &proxy.url, 2, "faults@example.org", true);
+    browser.wait_for_status("Synced");
+    const PUSH: &str = "POST /rest/v1/rpc/push_tunes";
+
+    // The server applies the push, the reply is lost: the retry is "already so", no
+    // duplicate and no conflict.
+    proxy.on_next(PUSH, Fault::DropReply);
+    create_tune(&browser, "Lost reply");
+    browser.wait_for("the lost reply", |b| (proxy.pending() == 0).then_some(()));
+    browser.wait_for_status("Synced");
+    assert_eq!(server_count(&stack, "Lost reply"), 1);
+    assert!(!browser.body_text().contains("conflict"), "{}", browser.body_text());
+
+    // Two 500s in a row: kept, retried, delivered once.
+    proxy.on_next(PUSH, Fault::ServerError);
+    proxy.on_next(PUSH, Fault::ServerError);
+    create_tune(&browser, "After two errors");
+    browser.wait_for("the errors", |b| (proxy.pending() == 0).then_some(()));
+    browser.wait_for_status("Synced");
+    assert_eq!(server_count(&stack, "After two errors"), 1);
+
+    // The token expires mid-sync: the app refreshes it and pushes again.
+    let refreshes = proxy.count("POST /auth/v1/token?grant_type=refresh_token");
+    proxy.on_next(PUSH, Fault::ExpiredToken);
+    create_tune(&browser, "After a refresh");
+    browser.wait_for_status("Synced");
+    assert_eq!(proxy.pending(), 0, "the push met the expired token");
+    assert_eq!(server_count(&stack, "After a refresh"), 1);
+    assert!(proxy.count("POST /auth/v1/token?grant_type=refresh_token") > refreshes, "a refresh happened");
+    assert_eq!(browser.sync_status(), "Synced");
 }
