@@ -342,7 +342,7 @@ fn the_browser_sync_survives_lost_replies_server_errors_and_an_expired_token() {
     // duplicate and no conflict.
     proxy.on_next(PUSH, Fault::DropReply);
     create_tune(&browser, "Lost reply");
-    browser.wait_for("the lost reply", |b| (proxy.pending() == 0).then_some(()));
+    browser.wait_for("the lost reply", |_| (proxy.pending() == 0).then_some(()));
     browser.wait_for_status("Synced");
     assert_eq!(server_count(&stack, "Lost reply"), 1);
     assert!(!browser.body_text().contains("conflict"), "{}", browser.body_text());
@@ -351,7 +351,7 @@ fn the_browser_sync_survives_lost_replies_server_errors_and_an_expired_token() {
     proxy.on_next(PUSH, Fault::ServerError);
     proxy.on_next(PUSH, Fault::ServerError);
     create_tune(&browser, "After two errors");
-    browser.wait_for("the errors", |b| (proxy.pending() == 0).then_some(()));
+    browser.wait_for("the errors", |_| (proxy.pending() == 0).then_some(()));
     browser.wait_for_status("Synced");
     assert_eq!(server_count(&stack, "After two errors"), 1);
 
