@@ -9,6 +9,7 @@ use tunebook_core::supabase::{Transport, rest};
 
 use super::account::{self, Account};
 use super::context::AppContext;
+use super::db_client::DbClient;
 
 /// Opens the database for the remembered account state (at startup and after a
 /// takeover), and starts syncing if signed in.
@@ -65,12 +66,7 @@ pub async fn finish_sign_out(app: AppContext) -> Result<(), String> {
         // Best effort: the session also ends by itself when its tokens expire.
         let _ = auth::sign_out(&FetchTransport::default(), &app.supabase(), &session.access_token).await;
     }
-    db.delete_database(&account.database()).await.map_err(|e| e.to_string())?;
-    app.set_account(Account::SignedOut);
-    db.open(SIGNED_OUT_DATABASE, account::device_id()).await.map_err(|e| e.to_string())?;
-    app.sync.refresh_stats(app).await;
-    app.data_changed();
-    Ok(())
+    forget_account_here(app, &db, &account).await
 }
 
 /// Deletes the signed-in account on the server (typed `email` as confirmation), then this
@@ -98,6 +94,11 @@ pub async fn delete_account(app: AppContext, email: &str) -> Result<(), String> 
         app.sync.start(app);
         return Err(message);
     }
+    forget_account_here(app, &db, &account).await
+}
+
+/// Deletes the account's database on this device and opens an empty signed-out one.
+async fn forget_account_here(app: AppContext, db: &DbClient, account: &Account) -> Result<(), String> {
     db.delete_database(&account.database()).await.map_err(|e| e.to_string())?;
     app.set_account(Account::SignedOut);
     db.open(SIGNED_OUT_DATABASE, account::device_id()).await.map_err(|e| e.to_string())?;

@@ -79,22 +79,6 @@ impl Target {
     }
 }
 
-fn push_throughput(target: &Target, requests: usize, concurrency: usize) -> f64 {
-    let per_thread = requests / concurrency;
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..concurrency {
-            scope.spawn(|| {
-                let agent = agent();
-                for _ in 0..per_thread {
-                    target.push(&agent, &rows(PUSH_BATCH));
-                }
-            });
-        }
-    });
-    (per_thread * concurrency * PUSH_BATCH) as f64 / started.elapsed().as_secs_f64()
-}
-
 fn rows(n: usize) -> Value {
     Value::Array(
         (0..n)
@@ -103,20 +87,38 @@ fn rows(n: usize) -> Value {
     )
 }
 
-fn throughput(target: &Target, total: usize, rows_per_request: usize, concurrency: usize) -> f64 {
-    let per_thread = total / concurrency;
+/// Rows per second when `concurrency` clients each make `requests / concurrency` calls of
+/// `send` with `rows_per_request` new rows.
+fn rows_per_sec(
+    requests: usize,
+    rows_per_request: usize,
+    concurrency: usize,
+    send: impl Fn(&ureq::Agent, &Value) + Sync,
+) -> f64 {
+    let per_thread = requests / concurrency;
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..concurrency {
             scope.spawn(|| {
                 let agent = agent();
                 for _ in 0..per_thread {
-                    target.upsert(&agent, &rows(rows_per_request));
+                    send(&agent, &rows(rows_per_request));
                 }
             });
         }
     });
-    (per_thread * concurrency) as f64 / started.elapsed().as_secs_f64()
+    (per_thread * concurrency * rows_per_request) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Upsert requests per second.
+fn throughput(target: &Target, total: usize, rows_per_request: usize, concurrency: usize) -> f64 {
+    rows_per_sec(total, rows_per_request, concurrency, |agent, rows| target.upsert(agent, rows))
+        / rows_per_request as f64
+}
+
+/// Rows per second pushed as the app pushes.
+fn push_throughput(target: &Target, requests: usize, concurrency: usize) -> f64 {
+    rows_per_sec(requests, PUSH_BATCH, concurrency, |agent, rows| target.push(agent, rows))
 }
 
 /// Sequential single-row upserts, alternating targets so both see the same conditions.

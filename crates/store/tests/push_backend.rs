@@ -206,3 +206,27 @@ fn an_expired_token_is_refreshed_once_then_the_push_succeeds() {
     assert_eq!((report.pushed, report.outcome), (1, PushOutcome::Complete));
     assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("After a nap"));
 }
+
+#[test]
+fn a_batch_over_the_gateways_body_limit_is_split_until_it_fits() {
+    // A 16 KB limit stands in for the real 1 MB one: a batch of 100 tunes with long
+    // incipits is refused whole (413) and split until each part gets through.
+    let stack = TestStack::start(|c| c.gateway_limits.body_limit = 16 * 1024).expect("stack");
+    let cfg = config(&stack);
+    let session = sign_up(&cfg, "big");
+    let db = device();
+    let incipit = "|:DFA dAF|GBd gfe|".repeat(50);
+    for n in 0..100 {
+        let draft =
+            TuneDraft { title: format!("Long {n}"), incipit: incipit.clone(), ..TuneDraft::default() };
+        db.borrow_mut().create_tune(&draft).unwrap();
+    }
+    let report = push_now(&db, &cfg, &session);
+    assert_eq!(
+        (report.pushed, report.failed, &report.outcome),
+        (100, 0, &PushOutcome::Complete),
+        "{report:?}"
+    );
+    assert!(report.requests > 2, "split into several requests: {report:?}");
+    assert_eq!(server_count(&stack, "title like 'Long %'"), 100);
+}

@@ -1,26 +1,36 @@
-//! A loopback HTTP proxy that can misbehave on purpose: answer 500 without forwarding,
-//! or forward the request and then drop the connection before the reply (the server did
-//! the work; the client never hears of it).
+//! A loopback HTTP proxy between a client (the store's sync engine, or the browser) and
+//! the local stack that misbehaves on purpose: lose the reply after the server did the
+//! work, answer 500, or answer 401 as PostgREST does for an expired token, for the next
+//! requests or for chosen ones. Every request is logged. One request per connection (it
+//! answers `Connection: close`), so keep-alive never carries a request past the fault
+//! it was meant for. Shared by the store's tests and the end-to-end tests.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-/// What the proxy does with the next requests.
+/// What to do with a matching request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Forward and relay the reply.
-    None,
-    /// Answer 500 Internal Server Error, forwarding nothing.
-    ServerError,
-    /// Forward, then close the connection without replying.
+    /// Forward it, then close the connection without replying.
     DropReply,
+    /// Answer 500 without forwarding.
+    ServerError,
+    /// Answer 401 with PostgREST's expired-token error, without forwarding.
+    ExpiredToken,
+}
+
+#[derive(Default)]
+struct State {
+    /// (request line prefix, fault), used in order by the first matching requests.
+    faults: Vec<(String, Fault)>,
+    /// Request lines seen ("POST /rest/v1/rpc/push_tunes").
+    log: Vec<String>,
 }
 
 pub struct FaultProxy {
     pub url: String,
-    /// Faults for the next requests, in order; when empty, requests pass.
-    script: Arc<Mutex<Vec<Fault>>>,
+    state: Arc<Mutex<State>>,
 }
 
 impl FaultProxy {
@@ -28,35 +38,46 @@ impl FaultProxy {
     pub fn start(upstream: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let script: Arc<Mutex<Vec<Fault>>> = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(Mutex::new(State::default()));
         let upstream = upstream.to_string();
-        let faults = script.clone();
+        let shared = state.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let fault = {
-                    let mut faults = faults.lock().expect("script");
-                    if faults.is_empty() { Fault::None } else { faults.remove(0) }
-                };
                 let upstream = upstream.clone();
-                std::thread::spawn(move || serve(client, &upstream, fault));
+                let state = shared.clone();
+                std::thread::spawn(move || serve(client, &upstream, &state));
             }
         });
-        Self { url, script }
+        Self { url, state }
     }
 
-    /// Queues faults for the next requests.
+    /// The next request whose line starts with `prefix` (e.g. "POST /rest/v1/rpc/push_tunes")
+    /// gets `fault`; several calls queue several.
+    pub fn on_next(&self, prefix: &str, fault: Fault) {
+        self.state.lock().expect("state").faults.push((prefix.to_string(), fault));
+    }
+
+    /// The next requests, whatever they are, get these faults in order.
     pub fn then(&self, faults: &[Fault]) {
-        self.script.lock().expect("script").extend_from_slice(faults);
+        for fault in faults {
+            self.on_next("", *fault);
+        }
     }
 
-    /// Faults queued and not yet used by a request.
+    /// Faults not used yet.
     pub fn pending(&self) -> usize {
-        self.script.lock().expect("script").len()
+        self.state.lock().expect("state").faults.len()
+    }
+
+    /// How many requests so far started with `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.state.lock().expect("state").log.iter().filter(|l| l.starts_with(prefix)).count()
     }
 }
 
-/// Reads one HTTP/1.1 request (head and Content-Length body).
-fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
+/// Reads one request (head and Content-Length body); returns its line and the bytes to
+/// forward (asking the server to close after it).
+fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut data = Vec::new();
     let mut buf = [0u8; 8192];
     let head_end = loop {
@@ -69,10 +90,10 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
             break pos + 4;
         }
     };
-    let head = String::from_utf8_lossy(&data[..head_end]).to_lowercase();
+    let head = String::from_utf8_lossy(&data[..head_end - 4]).into_owned();
     let length: usize = head
         .lines()
-        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .find_map(|l| l.to_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
         .unwrap_or(0);
     while data.len() < head_end + length {
         let n = stream.read(&mut buf).ok()?;
@@ -81,28 +102,47 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
         }
         data.extend_from_slice(&buf[..n]);
     }
-    // One request per connection keeps the relay simple.
-    let head = String::from_utf8_lossy(&data[..head_end - 4]).into_owned();
+    let line = head.lines().next().unwrap_or_default().to_string();
     let mut lines: Vec<&str> =
         head.split("\r\n").filter(|l| !l.to_lowercase().starts_with("connection:")).collect();
     lines.push("Connection: close");
     let mut request = format!("{}\r\n\r\n", lines.join("\r\n")).into_bytes();
     request.extend_from_slice(&data[head_end..]);
-    Some(request)
+    Some((line, request))
 }
 
-fn serve(mut client: TcpStream, upstream: &str, fault: Fault) {
-    let Some(request) = read_request(&mut client) else {
+/// An answer made up here, with the CORS header a browser needs to read it.
+fn reply(client: &mut TcpStream, status: &str, body: &str) {
+    let reply = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nAccess-Control-Allow-Origin: *\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client.write_all(reply.as_bytes());
+}
+
+fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) {
+    let Some((line, request)) = read_request(&mut client) else {
         return;
     };
-    if fault == Fault::ServerError {
-        let body = r#"{"message":"injected failure"}"#;
-        let reply = format!(
-            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = client.write_all(reply.as_bytes());
-        return;
+    let fault = {
+        let mut state = state.lock().expect("state");
+        state.log.push(line.clone());
+        let index = state.faults.iter().position(|(prefix, _)| line.starts_with(prefix.as_str()));
+        index.map(|i| state.faults.remove(i).1)
+    };
+    match fault {
+        Some(Fault::ServerError) => {
+            return reply(&mut client, "500 Internal Server Error", r#"{"message":"injected failure"}"#);
+        }
+        Some(Fault::ExpiredToken) => {
+            return reply(
+                &mut client,
+                "401 Unauthorized",
+                r#"{"code":"PGRST301","details":null,"hint":null,"message":"JWT expired"}"#,
+            );
+        }
+        Some(Fault::DropReply) | None => {}
     }
     let Ok(mut server) = TcpStream::connect(upstream) else {
         return;
@@ -110,12 +150,12 @@ fn serve(mut client: TcpStream, upstream: &str, fault: Fault) {
     if server.write_all(&request).is_err() {
         return;
     }
-    let mut reply = Vec::new();
-    let _ = server.read_to_end(&mut reply);
-    if fault == Fault::DropReply {
-        // The server has done the work; the client hears nothing.
+    let mut answer = Vec::new();
+    let _ = server.read_to_end(&mut answer);
+    if fault == Some(Fault::DropReply) {
+        // The server has done the work; the browser hears nothing.
         let _ = client.shutdown(std::net::Shutdown::Both);
         return;
     }
-    let _ = client.write_all(&reply);
+    let _ = client.write_all(&answer);
 }
