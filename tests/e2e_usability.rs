@@ -448,3 +448,27 @@ fn served_under_a_sub_path() {
     let source: Value = serde_json::from_str(manifest["data"].as_str().unwrap_or("{}")).unwrap();
     assert_eq!(source["start_url"], "./", "relative to the manifest, so under the sub-path");
 }
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn with_site_data_blocked_the_app_works_in_memory_and_says_so() {
+    // A profile whose settings block all site data (as a musician can in the browser's
+    // settings): no OPFS, no localStorage.
+    let profile =
+        std::env::temp_dir().join(format!("tunebook-blocked-{}", tunebook_core::domain::Uuid::now_v7()));
+    std::fs::create_dir_all(profile.join("Default")).unwrap();
+    std::fs::write(
+        profile.join("Default/Preferences"),
+        r#"{"profile": {"default_content_setting_values": {"cookies": 2}}}"#,
+    )
+    .unwrap();
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start_with_profile(&profile);
+    browser.goto(&server.url);
+    browser.wait_for_text("Your tunes are not being saved.");
+    // Still usable for this visit.
+    create_tune(&browser, "Only in memory", "reel");
+    wait_for_titles(&browser, &["Only in memory"]);
+    drop(browser);
+    let _ = std::fs::remove_dir_all(&profile);
+}
