@@ -141,11 +141,6 @@ impl Postgres {
         self.server.as_mut().and_then(|child| child.try_wait().ok().flatten())
     }
 
-    /// The server's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.server.as_ref().map(Child::id)
-    }
-
     /// A connection URL for `user` over TCP.
     pub fn url(&self, user: &str, password: &str) -> String {
         format!("postgresql://{user}:{password}@127.0.0.1:{}/postgres", self.port)

@@ -88,11 +88,6 @@ impl PostgRest {
         self.child.try_wait().ok().flatten()
     }
 
-    /// The process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
     /// Starts a new PostgREST with the same settings (after this one died).
     pub async fn restart(&self) -> Result<Self, BackendError> {
         Self::start(self.config.clone()).await

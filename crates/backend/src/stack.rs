@@ -264,14 +264,6 @@ impl Stack {
         self.supervisor.as_ref().map(Supervisor::failure)
     }
 
-    /// Process ids of PostgreSQL and PostgREST (tests kill them to check supervision).
-    pub async fn child_pids(&self) -> (Option<u32>, Option<u32>) {
-        match &self.supervisor {
-            Some(s) => s.pids().await,
-            None => (None, None),
-        }
-    }
-
     /// Stops the gateway, PostgREST and PostgreSQL, in that order.
     pub async fn stop(mut self) {
         self.shutdown().await;

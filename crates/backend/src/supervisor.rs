@@ -49,12 +49,6 @@ impl Supervisor {
         self.failure.clone()
     }
 
-    /// Process ids (PostgreSQL, PostgREST) of the running children, for tests.
-    pub async fn pids(&self) -> (Option<u32>, Option<u32>) {
-        let guard = self.children.lock().await;
-        guard.as_ref().map(|c| (c.postgres.pid(), c.postgrest.pid())).unwrap_or((None, None))
-    }
-
     /// Stops watching and hands the children back for an orderly stop.
     pub async fn stop(mut self) -> Option<Children> {
         let _ = self.stop.send(true);

@@ -73,7 +73,8 @@ pub struct AuthRequest<'a> {
 
 impl Auth {
     /// An auth server on a database that is never reached (unit tests of the gateway).
-    pub fn for_tests() -> Self {
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
         Self {
             pool: Pool::new("postgresql://nobody@127.0.0.1:1/none".into(), 1),
             jwt_secret: crate::stack::DEFAULT_JWT_SECRET.into(),
