@@ -213,3 +213,36 @@ fn tunes_survive_a_browser_restart() {
     drop(browser);
     let _ = std::fs::remove_dir_all(&profile);
 }
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn a_crashed_worker_fails_what_was_waiting_clearly_and_the_app_recovers() {
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    browser.click_link("New tune");
+    fill(&browser, &[("Title", "Before the crash")]);
+    browser.click_button("Save");
+    browser.wait_for("saved", |b| b.xpath("//h1[normalize-space()='Before the crash']"));
+
+    browser.click_link("Back to your tunes");
+    browser.click_link("New tune");
+    fill(&browser, &[("Title", "After the crash")]);
+    // The next message the worker gets (this Save) makes it throw before its own handler
+    // runs, as a panic in the handler would.
+    browser.run_in_worker(
+        "const handler = self.onmessage; self.onmessage = () => { self.onmessage = handler; throw new Error('injected crash'); }; 1",
+    );
+    browser.click_button("Save");
+    browser.wait_for_text("injected crash");
+    assert!(browser.body_text().contains("Your changes are still here"), "{}", browser.body_text());
+    let title = browser.wait_for_field("Title");
+    assert_eq!(browser.property(&title, "value"), "After the crash", "the edit is kept");
+    // A new worker has reopened the database: trying again works.
+    browser.click_button("Save");
+    browser.wait_for("saved after the crash", |b| b.xpath("//h1[normalize-space()='After the crash']"));
+    browser.click_link("Back to your tunes");
+    browser.wait_for_text("2 tunes");
+    assert!(browser.body_text().contains("Before the crash"), "the reopened database has the earlier tune");
+}

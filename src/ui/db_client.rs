@@ -1,5 +1,8 @@
 //! The UI's handle on the database worker: sends typed requests, matches each response
-//! to its request by id, and fails every waiting request if the worker dies.
+//! to its request by id, and fails every waiting request if the worker dies. A worker
+//! that crashes (an uncaught error: a panic, say) is replaced by a new one that reopens
+//! the same database, so the musician's next try works; every clone of the client keeps
+//! working through it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -21,12 +24,18 @@ use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats, Unread
 
 /// Where Trunk puts the worker's loader (worker files are never content-hashed).
 const WORKER_PATH: &str = "/tunebook-worker_loader.js";
+/// Crashed workers replaced in one client's life before it gives up (a worker that
+/// crashes at every start must not loop).
+const MAX_RESTARTS: u32 = 3;
 
 type Reply = oneshot::Sender<Result<Response, WorkerError>>;
 
 struct Inner {
-    worker: Worker,
+    worker: RefCell<Worker>,
     next_id: Cell<u64>,
+    /// The last `Open` sent: a replacement worker reopens the same database.
+    last_open: RefCell<Option<Request>>,
+    restarts: Cell<u32>,
     pending: RefCell<HashMap<u64, Reply>>,
     /// Requests written before the worker said it is ready; sent when it does.
     held_back: RefCell<Option<Vec<String>>>,
@@ -37,13 +46,54 @@ struct Inner {
 }
 
 impl Inner {
+    /// Stops for good: this and every later request fail with `reason`.
     fn stop(&self, reason: String) {
-        self.worker.terminate();
+        self.worker.borrow().terminate();
         *self.stopped.borrow_mut() = Some(reason.clone());
+        self.fail_pending(&reason);
+    }
+
+    fn fail_pending(&self, reason: &str) {
         for (_, reply) in self.pending.borrow_mut().drain() {
-            let _ = reply.send(Err(WorkerError::WorkerStopped(reason.clone())));
+            let _ = reply.send(Err(WorkerError::WorkerStopped(reason.to_string())));
         }
     }
+
+    /// The worker crashed: what was waiting fails with `reason`, and a new worker takes
+    /// its place, reopening the database before anything else is sent to it.
+    fn crashed(&self, reason: String) {
+        self.worker.borrow().terminate();
+        self.fail_pending(&reason);
+        if self.stopped.borrow().is_some() {
+            return;
+        }
+        if self.restarts.get() >= MAX_RESTARTS {
+            return self.stop(format!("{reason} (the database worker keeps failing; reload the page)"));
+        }
+        self.restarts.set(self.restarts.get() + 1);
+        let worker = match new_worker() {
+            Ok(worker) => worker,
+            Err(e) => return self.stop(format!("{reason}; a new database worker could not start: {e}")),
+        };
+        worker.set_onmessage(Some(self._on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(self._on_error.as_ref().unchecked_ref()));
+        *self.worker.borrow_mut() = worker;
+        // Held back until the new worker is ready, the reopening first.
+        let mut held_back = Vec::new();
+        if let Some(open) = self.last_open.borrow().clone() {
+            let id = self.next_id.get();
+            self.next_id.set(id + 1);
+            held_back.push(protocol::encode(&RequestEnvelope { id, request: open }));
+        }
+        *self.held_back.borrow_mut() = Some(held_back);
+    }
+}
+
+fn new_worker() -> Result<Worker, WorkerError> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    Worker::new_with_options(&super::paths::href(WORKER_PATH), &options)
+        .map_err(|e| WorkerError::WorkerStopped(js_error_text(&e)))
 }
 
 /// A cloneable handle on the database worker (single-threaded; safe to keep in signals).
@@ -53,10 +103,7 @@ pub struct DbClient(SendWrapper<Rc<Inner>>);
 impl DbClient {
     /// Starts the worker. It does nothing until [`DbClient::open`].
     pub fn spawn() -> Result<Self, WorkerError> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options(&super::paths::href(WORKER_PATH), &options)
-            .map_err(|e| WorkerError::WorkerStopped(js_error_text(&e)))?;
+        let worker = new_worker()?;
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let on_message = {
                 let weak = weak.clone();
@@ -76,15 +123,17 @@ impl DbClient {
                         .map(|e| e.message())
                         .unwrap_or_else(|| "its code could not be loaded".into());
                     if let Some(inner) = weak.upgrade() {
-                        inner.stop(format!("the database worker failed: {detail}"));
+                        inner.crashed(format!("the database worker failed: {detail}"));
                     }
                 })
             };
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
             Inner {
-                worker,
+                worker: RefCell::new(worker),
                 next_id: Cell::new(1),
+                last_open: RefCell::new(None),
+                restarts: Cell::new(0),
                 pending: RefCell::new(HashMap::new()),
                 held_back: RefCell::new(Some(Vec::new())),
                 stopped: RefCell::new(None),
@@ -105,10 +154,13 @@ impl DbClient {
         inner.next_id.set(id + 1);
         let (reply, answer) = oneshot::channel();
         inner.pending.borrow_mut().insert(id, reply);
+        if matches!(request, Request::Open { .. }) {
+            *inner.last_open.borrow_mut() = Some(request.clone());
+        }
         let text = protocol::encode(&RequestEnvelope { id, request });
         if let Some(held_back) = inner.held_back.borrow_mut().as_mut() {
             held_back.push(text);
-        } else if let Err(e) = inner.worker.post_message(&JsValue::from_str(&text)) {
+        } else if let Err(e) = inner.worker.borrow().post_message(&JsValue::from_str(&text)) {
             inner.pending.borrow_mut().remove(&id);
             return Err(WorkerError::WorkerStopped(js_error_text(&e)));
         }
@@ -282,7 +334,7 @@ fn deliver(inner: &Inner, event: MessageEvent) {
     if text == protocol::WORKER_READY {
         let held_back = inner.held_back.borrow_mut().take().unwrap_or_default();
         for text in held_back {
-            if let Err(e) = inner.worker.post_message(&JsValue::from_str(&text)) {
+            if let Err(e) = inner.worker.borrow().post_message(&JsValue::from_str(&text)) {
                 inner.stop(js_error_text(&e));
                 return;
             }

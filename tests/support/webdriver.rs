@@ -416,6 +416,22 @@ impl Browser {
         self.cmd("POST", "/goog/cdp/execute", Some(json!({ "cmd": command, "params": params })))
     }
 
+    /// Evaluates `expression` inside the page's dedicated worker (through the DevTools
+    /// protocol: the page itself has no handle on it). Fire and forget.
+    pub fn run_in_worker(&self, expression: &str) {
+        let targets = self.cdp("Target.getTargets", json!({}));
+        let worker = targets["targetInfos"]
+            .as_array()
+            .and_then(|all| all.iter().find(|t| t["type"] == "worker"))
+            .and_then(|t| t["targetId"].as_str())
+            .unwrap_or_else(|| panic!("no worker target: {targets}"))
+            .to_string();
+        let attached = self.cdp("Target.attachToTarget", json!({"targetId": worker, "flatten": false}));
+        let session = attached["sessionId"].as_str().unwrap_or_default().to_string();
+        let message = json!({"id": 1, "method": "Runtime.evaluate", "params": {"expression": expression}});
+        self.cdp("Target.sendMessageToTarget", json!({"sessionId": session, "message": message.to_string()}));
+    }
+
     /// Cuts the page (and its workers) off the network, or restores it.
     pub fn set_offline(&self, offline: bool) {
         self.cdp(
