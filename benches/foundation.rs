@@ -42,8 +42,11 @@ fn native_insert_ms() -> Vec<f64> {
                 tunebook_store::db::Connection::open(dir.join(format!("bench-{run}.db"))).expect("open file");
             let mut db = Database::open(conn).expect("open");
             let started = Instant::now();
-            db.import_tunes(&drafts).expect("import");
-            started.elapsed().as_secs_f64() * 1000.0
+            let stored = db.import_tunes(&drafts).expect("import");
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            assert_eq!(stored, drafts.len(), "every tune stored");
+            assert_eq!(db.list_tunes(&Default::default()).expect("list").total, drafts.len() as u64);
+            elapsed
         })
         .collect();
     let _ = std::fs::remove_dir_all(&dir);
@@ -135,10 +138,12 @@ fn main() {
     let ms_list = |v: &Value| -> Vec<f64> {
         v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
     };
+    assert_eq!(results["inserted"].as_u64(), Some(10_000), "the browser stored every tune: {results}");
     let rows = results["inserted"].as_f64().unwrap_or_default();
     let browser_insert_ms = ms_list(&results["insert_ms"]);
     let browser_rows_per_sec = rows / (percentile(&browser_insert_ms, 50.0) / 1000.0);
     let edits = ms_list(&results["edits_ms"]);
+    assert_eq!(edits.len(), 200, "every edit ran: {results}");
 
     let native_ms = native_insert_ms();
     let native_rows_per_sec = rows / (percentile(&native_ms, 50.0) / 1000.0);
