@@ -70,18 +70,12 @@ async fn main() -> ExitCode {
     print!("{}", stack.env_lines());
     eprintln!("Local Supabase stack running (data in {}). Press Ctrl-C to stop.", data_dir.display());
 
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
+    use tokio::signal::unix::{SignalKind, signal};
+    let watched = signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::hangup())?)));
+    let (mut terminate, mut hangup) = match watched {
+        Ok(signals) => signals,
         Err(e) => {
-            eprintln!("tunebook-backend: cannot watch for SIGTERM: {e}");
-            stack.stop().await;
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("tunebook-backend: cannot watch for SIGHUP: {e}");
+            eprintln!("tunebook-backend: cannot watch for SIGTERM and SIGHUP: {e}");
             stack.stop().await;
             return ExitCode::FAILURE;
         }

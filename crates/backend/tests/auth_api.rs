@@ -4,32 +4,10 @@
 
 mod common;
 
-use common::{Api, call, email, run_cases};
+use common::{Api, NEW_SHAPE, call, email, run_cases};
 use serde_json::{Value, json};
 use tunebook_backend::jwt;
 use tunebook_backend::testing::TestStack;
-
-const NEW_SHAPE: (&str, &str) = ("x-supabase-api-version", "2024-01-01");
-
-fn password_grant(api: &Api, email: &str, password: &str) -> common::Reply {
-    api.call(
-        "POST",
-        "/auth/v1/token?grant_type=password",
-        None,
-        &[NEW_SHAPE],
-        json!({"email": email, "password": password}),
-    )
-}
-
-fn refresh_grant(api: &Api, token: &str) -> common::Reply {
-    api.call(
-        "POST",
-        "/auth/v1/token?grant_type=refresh_token",
-        None,
-        &[NEW_SHAPE],
-        json!({"refresh_token": token}),
-    )
-}
 
 fn assert_error(r: &common::Reply, status: u16, code: &str) {
     assert_eq!((r.status, r.body["code"].as_str()), (status, Some(code)), "{}", r.text);
@@ -105,13 +83,13 @@ fn signup_errors(api: &Api) {
 fn password_grant_and_its_errors(api: &Api) {
     let address = email("grant");
     let (user_id, _, _) = api.sign_up(&address, "reel-time");
-    let r = password_grant(api, &address, "reel-time");
+    let r = api.password_grant(&address, "reel-time");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["user"]["id"], user_id.as_str());
     assert!(r.body["user"]["last_sign_in_at"].is_string());
 
-    assert_error(&password_grant(api, &address, "wrong"), 400, "invalid_credentials");
-    assert_error(&password_grant(api, &email("nobody"), "reel-time"), 400, "invalid_credentials");
+    assert_error(&api.password_grant(&address, "wrong"), 400, "invalid_credentials");
+    assert_error(&api.password_grant(&email("nobody"), "reel-time"), 400, "invalid_credentials");
     // The legacy error shape, without the API version header.
     let r = api.call(
         "POST",
@@ -130,14 +108,14 @@ fn password_grant_and_its_errors(api: &Api) {
 
 fn refresh_rotates_and_refuses_reuse(api: &Api) {
     let (_, _, first) = api.sign_up(&email("refresh"), "secret1");
-    let r = refresh_grant(api, &first);
+    let r = api.refresh_grant(&first);
     assert_eq!(r.status, 200, "{}", r.text);
     let second = r.body["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(second, first, "refresh tokens rotate");
 
     // Within the reuse interval (2 s in this stack) a retry with the old token gets the
     // current token back: a client whose reply was lost is not signed out.
-    let retry = refresh_grant(api, &first);
+    let retry = api.refresh_grant(&first);
     assert_eq!(retry.status, 200, "{}", retry.text);
     assert_eq!(retry.body["refresh_token"], second.as_str());
 
@@ -147,10 +125,10 @@ fn refresh_rotates_and_refuses_reuse(api: &Api) {
             "update auth.refresh_tokens set updated_at = now() - interval '1 minute' where token = '{first}'"
         ))
         .unwrap();
-    assert_error(&refresh_grant(api, &first), 400, "refresh_token_already_used");
+    assert_error(&api.refresh_grant(&first), 400, "refresh_token_already_used");
     // Reuse after the interval ends the session: the newer token is gone too.
-    assert_error(&refresh_grant(api, &second), 400, "refresh_token_not_found");
-    assert_error(&refresh_grant(api, "never-issued"), 400, "refresh_token_not_found");
+    assert_error(&api.refresh_grant(&second), 400, "refresh_token_not_found");
+    assert_error(&api.refresh_grant("never-issued"), 400, "refresh_token_not_found");
 }
 
 fn user_endpoint_and_jwt_errors(api: &Api) {
@@ -189,7 +167,7 @@ fn user_endpoint_and_jwt_errors(api: &Api) {
 fn logout_scopes(api: &Api) {
     let address = email("logout");
     let (_, token_a, refresh_a) = api.sign_up(&address, "secret1");
-    let second = password_grant(api, &address, "secret1");
+    let second = api.password_grant(&address, "secret1");
     let (token_b, refresh_b) = (
         second.body["access_token"].as_str().unwrap().to_string(),
         second.body["refresh_token"].as_str().unwrap().to_string(),
@@ -197,7 +175,7 @@ fn logout_scopes(api: &Api) {
     // "others" ends session A but not B (the caller's).
     let r = api.call("POST", "/auth/v1/logout?scope=others", Some(&token_b), &[], Value::Null);
     assert_eq!(r.status, 204, "{}", r.text);
-    assert_error(&refresh_grant(api, &refresh_a), 400, "refresh_token_not_found");
+    assert_error(&api.refresh_grant(&refresh_a), 400, "refresh_token_not_found");
     assert_error(
         &api.call("GET", "/auth/v1/user", Some(&token_a), &[NEW_SHAPE], Value::Null),
         403,
@@ -206,7 +184,7 @@ fn logout_scopes(api: &Api) {
     assert_eq!(api.call("GET", "/auth/v1/user", Some(&token_b), &[], Value::Null).status, 200);
     // The default scope (global) ends the rest.
     assert_eq!(api.call("POST", "/auth/v1/logout", Some(&token_b), &[], Value::Null).status, 204);
-    assert_error(&refresh_grant(api, &refresh_b), 400, "refresh_token_not_found");
+    assert_error(&api.refresh_grant(&refresh_b), 400, "refresh_token_not_found");
     assert_error(
         &api.call("POST", "/auth/v1/logout", None, &[NEW_SHAPE], Value::Null),
         401,
@@ -313,5 +291,5 @@ fn without_autoconfirm_signup_returns_only_the_user() {
     assert!(r.body.get("access_token").is_none(), "no session before confirmation: {}", r.text);
     assert_eq!(r.body["email"], address.as_str());
     assert!(r.body["confirmation_sent_at"].is_string());
-    assert_error(&password_grant(&api, &address, "secret1"), 400, "email_not_confirmed");
+    assert_error(&api.password_grant(&address, "secret1"), 400, "email_not_confirmed");
 }

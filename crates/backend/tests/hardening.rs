@@ -10,13 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Api, call, email, run_cases};
+use common::{Api, NEW_SHAPE, call, email, run_cases};
 use serde_json::{Value, json};
 use tunebook_backend::auth::RateLimits;
 use tunebook_backend::gateway::GatewayLimits;
 use tunebook_backend::testing::TestStack;
-
-const NEW_SHAPE: (&str, &str) = ("x-supabase-api-version", "2024-01-01");
 
 fn uuid(n: u32) -> String {
     format!("01940000-0000-7000-8000-{n:012x}")
@@ -158,31 +156,15 @@ fn idle_and_slow_connections_are_closed(api: &Api) {
     assert!(started.elapsed() < Duration::from_secs(5), "closed after {:?}", started.elapsed());
 }
 
-fn refresh(api: &Api, token: &str) -> common::Reply {
-    api.call(
-        "POST",
-        "/auth/v1/token?grant_type=refresh_token",
-        None,
-        &[NEW_SHAPE],
-        json!({"refresh_token": token}),
-    )
-}
-
 fn concurrent_refreshes_keep_the_session(api: &Api) {
     let address = email("race");
     let _ = api.sign_up(&address, "secret1");
     for attempt in 0..30 {
-        let r = api.call(
-            "POST",
-            "/auth/v1/token?grant_type=password",
-            None,
-            &[NEW_SHAPE],
-            json!({"email": address, "password": "secret1"}),
-        );
+        let r = api.password_grant(&address, "secret1");
         let token = r.body["refresh_token"].as_str().unwrap().to_string();
         let replies: Vec<common::Reply> = std::thread::scope(|s| {
-            let a = s.spawn(|| refresh(api, &token));
-            let b = s.spawn(|| refresh(api, &token));
+            let a = s.spawn(|| api.refresh_grant(&token));
+            let b = s.spawn(|| api.refresh_grant(&token));
             vec![a.join().unwrap(), b.join().unwrap()]
         });
         for r in &replies {
@@ -195,7 +177,7 @@ fn concurrent_refreshes_keep_the_session(api: &Api) {
         let access = replies[1].body["access_token"].as_str().unwrap();
         let user = api.call("GET", "/auth/v1/user", Some(access), &[], Value::Null);
         assert_eq!(user.status, 200, "attempt {attempt}: session alive: {}", user.text);
-        let next = refresh(api, replies[0].body["refresh_token"].as_str().unwrap());
+        let next = api.refresh_grant(replies[0].body["refresh_token"].as_str().unwrap());
         assert_eq!(next.status, 200, "attempt {attempt}: the new token refreshes: {}", next.text);
     }
 }
@@ -287,16 +269,6 @@ fn poison_values_are_refused(api: &Api) {
     assert_eq!((r.status, r.body["code"].as_str()), (400, Some("23514")), "{}", r.text);
 }
 
-fn sign_in(api: &Api, address: &str, password: &str) -> common::Reply {
-    api.call(
-        "POST",
-        "/auth/v1/token?grant_type=password",
-        None,
-        &[NEW_SHAPE],
-        json!({"email": address, "password": password}),
-    )
-}
-
 fn median_ms(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -305,7 +277,7 @@ fn median_ms(mut samples: Vec<f64>) -> f64 {
 fn login_timing_does_not_reveal_accounts(api: &Api) {
     let time = |address: &str| {
         let started = Instant::now();
-        let r = sign_in(api, address, "wrong-password");
+        let r = api.password_grant(address, "wrong-password");
         assert_eq!(r.body["code"], "invalid_credentials", "{}", r.text);
         started.elapsed().as_secs_f64() * 1000.0
     };
@@ -328,14 +300,14 @@ fn failed_logins_are_rate_limited(api: &Api) {
     let victim = email("victim");
     let _ = api.sign_up(&victim, "secret1");
     for _ in 0..3 {
-        assert_eq!(sign_in(api, &victim, "guess").body["code"], "invalid_credentials");
+        assert_eq!(api.password_grant(&victim, "guess").body["code"], "invalid_credentials");
     }
-    let r = sign_in(api, &victim, "secret1");
+    let r = api.password_grant(&victim, "secret1");
     assert_eq!((r.status, r.body["code"].as_str()), (429, Some("over_request_rate_limit")), "{}", r.text);
     // Spraying other addresses from the same IP runs into the per-IP limit.
     let mut limited = false;
     for i in 0..41 {
-        let r = sign_in(api, &email(&format!("spray{i}")), "guess");
+        let r = api.password_grant(&email(&format!("spray{i}")), "guess");
         if r.status == 429 {
             limited = true;
             break;
@@ -369,7 +341,7 @@ fn bad_auth_input_is_refused_with_gotrue_codes(api: &Api) {
         assert!(matches!(r.status, 400 | 422), "case {n}: {} {}", r.status, r.text);
         assert_eq!(r.body["code"], code, "case {n}: {}", r.text);
     }
-    let r = sign_in(api, &email("nul-login"), "abc\u{0}defgh");
+    let r = api.password_grant(&email("nul-login"), "abc\u{0}defgh");
     assert_eq!((r.status, r.body["code"].as_str()), (400, Some("invalid_credentials")), "{}", r.text);
     let count = api
         .stack
@@ -386,7 +358,7 @@ fn passwords_hashed_by_pgcrypto_still_sign_in(api: &Api) {
              values ('{address}', extensions.crypt('old-secret', extensions.gen_salt('bf', 10)), now())"
         ))
         .unwrap();
-    assert_eq!(sign_in(api, &address, "old-secret").status, 200);
+    assert_eq!(api.password_grant(&address, "old-secret").status, 200);
 }
 
 fn grants_are_least_privilege(api: &Api) {

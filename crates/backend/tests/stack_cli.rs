@@ -7,16 +7,26 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-/// Processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<String> {
+/// Every process: (pid, parent pid, command line).
+fn processes() -> Vec<(u32, u32, String)> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
-        .filter(|cmd| cmd.contains(needle))
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // The fields after the command name, which is in parentheses.
+            let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            Some((pid, ppid, String::from_utf8_lossy(&cmd).replace('\0', " ")))
+        })
         .collect()
+}
+
+/// Processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    processes().into_iter().map(|(_, _, cmd)| cmd).filter(|cmd| cmd.contains(needle)).collect()
 }
 
 #[test]
@@ -85,26 +95,12 @@ fn starts_prints_settings_serves_and_stops_cleanly_on_ctrl_c() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-/// (pid, command line) of the processes whose parent is `parent`.
-fn children_of(parent: u32) -> Vec<(u32, String)> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            // The fields after the command name, which is in parentheses.
-            let after = stat.rsplit_once(')')?.1;
-            let ppid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
-            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-            (ppid == parent).then(|| (pid, String::from_utf8_lossy(&cmd).replace('\0', " ")))
-        })
-        .collect()
-}
-
+/// The child of `parent` running `program`.
 fn child_pid(parent: u32, program: &str) -> Option<u32> {
-    children_of(parent).into_iter().find(|(_, cmd)| cmd.contains(program)).map(|(pid, _)| pid)
+    processes()
+        .into_iter()
+        .find(|(_, ppid, cmd)| *ppid == parent && cmd.contains(program))
+        .map(|(pid, ..)| pid)
 }
 
 fn alive(pid: u32) -> bool {

@@ -41,7 +41,7 @@ pub async fn pull_page<T: Transport>(
         Err(e) => return PullOutcome::Retry { reason: format!("unreadable reply: {e}") },
     };
     let full_page = page.len() as u32 >= rest::PULL_PAGE;
-    match db.borrow_mut().apply_pulled_page(&page) {
+    match db.borrow_mut().apply_pulled(&page) {
         Ok(report) => PullOutcome::Page(PullReport {
             more: full_page,
             total: rest::range_total(response.content_range.as_deref()),

@@ -4,6 +4,9 @@
 use serde_json::{Value, json};
 use tunebook_backend::testing::TestStack;
 
+/// The request header that selects GoTrue's 2024 error shape (`{"code", "message"}`).
+pub const NEW_SHAPE: (&str, &str) = ("x-supabase-api-version", "2024-01-01");
+
 /// A response: status, headers (lower-case names) and the body as JSON (Null if empty
 /// or not JSON).
 #[derive(Debug)]
@@ -98,6 +101,28 @@ impl Api<'_> {
         }
         headers.extend_from_slice(extra);
         call(method, &self.url(path), &headers, body)
+    }
+
+    /// `POST /auth/v1/token?grant_type=password`, asking for the 2024 error shape.
+    pub fn password_grant(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            "POST",
+            "/auth/v1/token?grant_type=password",
+            None,
+            &[NEW_SHAPE],
+            json!({"email": email, "password": password}),
+        )
+    }
+
+    /// `POST /auth/v1/token?grant_type=refresh_token`, asking for the 2024 error shape.
+    pub fn refresh_grant(&self, refresh_token: &str) -> Reply {
+        self.call(
+            "POST",
+            "/auth/v1/token?grant_type=refresh_token",
+            None,
+            &[NEW_SHAPE],
+            json!({"refresh_token": refresh_token}),
+        )
     }
 
     /// Signs up (auto-confirmed) and returns (user id, access token, refresh token).

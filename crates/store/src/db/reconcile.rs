@@ -252,13 +252,8 @@ impl Database {
     }
 
     /// Applies one page of pulled rows and advances the cursor, in one transaction.
-    pub fn apply_pulled(&mut self, rows: &[ServerTune]) -> Result<PullReport, DbError> {
-        self.apply_pulled_page(&PulledPage { rows: rows.to_vec(), unreadable: Vec::new() })
-    }
-
-    /// Applies a pulled page: its readable rows as [`Database::apply_pulled`] does, its
-    /// unreadable ones set aside in `sync_quarantine`; the cursor moves past both.
-    pub fn apply_pulled_page(&mut self, page: &PulledPage) -> Result<PullReport, DbError> {
+    /// Unreadable rows are set aside in `sync_quarantine`; the cursor moves past them too.
+    pub fn apply_pulled(&mut self, page: &PulledPage) -> Result<PullReport, DbError> {
         let now = self.now();
         let rows = &page.rows;
         let tx = self.conn.transaction()?;
@@ -409,6 +404,11 @@ mod tests {
     }
 
     /// The server's copy of a local tune after `edit`, at `version`, with a change number.
+    /// A pulled page of readable rows.
+    fn pulled(rows: Vec<ServerTune>) -> PulledPage {
+        PulledPage { rows, unreadable: Vec::new() }
+    }
+
     fn server(local: &Tune, version: i64, change: i64, edit: impl FnOnce(&mut Tune)) -> ServerTune {
         let mut tune = Tune { sync_version: version, device_id: "other-device".into(), ..local.clone() };
         edit(&mut tune);
@@ -441,7 +441,7 @@ mod tests {
             raw: r#"{"created_at":"infinity"}"#.into(),
         };
         let page = PulledPage { rows: vec![good.clone()], unreadable: vec![bad.clone()] };
-        let report = db.apply_pulled_page(&page).unwrap();
+        let report = db.apply_pulled(&page).unwrap();
         assert_eq!((report.rows, report.applied, report.quarantined, report.cursor), (2, 1, 1, 6));
         assert_eq!(db.get_tune(other.id).unwrap().unwrap().fields.title, "Good");
         assert_eq!(db.quarantined().unwrap(), vec![bad.clone()]);
@@ -450,7 +450,7 @@ mod tests {
         // The server fixes the row: its readable version replaces the quarantined one.
         let fixed_id: Uuid = bad.record_id.parse().unwrap();
         let fixed = server(&Tune { id: fixed_id, ..local }, 2, 7, |t| t.fields.title = "Fixed".into());
-        db.apply_pulled(&[fixed]).unwrap();
+        db.apply_pulled(&pulled(vec![fixed])).unwrap();
         assert_eq!(db.quarantined().unwrap(), vec![]);
         assert_eq!(db.get_tune(fixed_id).unwrap().unwrap().fields.title, "Fixed");
     }
@@ -465,7 +465,7 @@ mod tests {
         let donor = Database::open_in_memory().unwrap().create_tune(&draft("From elsewhere", "")).unwrap();
         let gone = Tune { id: Uuid::now_v7(), deleted: true, ..donor.clone() };
         let rows = [server(&donor, 1, 7, |_| {}), server(&gone, 3, 9, |_| {})];
-        let report = db.apply_pulled(&rows).unwrap();
+        let report = db.apply_pulled(&pulled(rows.to_vec())).unwrap();
         assert_eq!((report.rows, report.applied, report.conflicts, report.cursor), (2, 2, 0, 9));
         assert_eq!(db.pull_cursor(TUNE_TABLE).unwrap(), 9);
         assert_eq!(db.get_tune(donor.id).unwrap().unwrap().fields.title, "From elsewhere");
@@ -478,9 +478,13 @@ mod tests {
     fn a_newer_version_replaces_an_unchanged_tune_and_echoes_change_nothing() {
         let (mut db, t) = synced_device("Kesh", "G major");
         let echo = server(&t, 2, 1, |_| {});
-        assert_eq!(db.apply_pulled(&[echo]).unwrap().applied, 0, "this device's own write coming back");
+        assert_eq!(
+            db.apply_pulled(&pulled(vec![echo])).unwrap().applied,
+            0,
+            "this device's own write coming back"
+        );
         let newer = server(&t, 3, 4, |s| s.fields.mode = Some("G mixolydian".into()));
-        assert_eq!(db.apply_pulled(&[newer]).unwrap().applied, 1);
+        assert_eq!(db.apply_pulled(&pulled(vec![newer])).unwrap().applied, 1);
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!((local.fields.mode.as_deref(), local.sync_version), (Some("G mixolydian"), 3));
         assert!(queue(&db).is_empty());
@@ -491,7 +495,7 @@ mod tests {
         let (mut db, t) = synced_device("Kesh", "G major");
         db.update_tune(t.id, &draft("The Kesh", "G major")).unwrap();
         let theirs = server(&t, 3, 5, |s| s.fields.mode = Some("A dorian".into()));
-        let report = db.apply_pulled(&[theirs]).unwrap();
+        let report = db.apply_pulled(&pulled(vec![theirs])).unwrap();
         assert_eq!((report.applied, report.conflicts), (1, 0));
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!(
@@ -507,7 +511,7 @@ mod tests {
         let (mut db, t) = synced_device("Kesh", "G major");
         db.update_tune(t.id, &draft("The Kesh Jig", "G major")).unwrap();
         let theirs = server(&t, 3, 5, |s| s.fields.title = "Kesh Jig".into());
-        assert_eq!(db.apply_pulled(std::slice::from_ref(&theirs)).unwrap().conflicts, 1);
+        assert_eq!(db.apply_pulled(&pulled(vec![theirs.clone()])).unwrap().conflicts, 1);
         assert!(queue(&db).is_empty(), "nothing is sent until decided");
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!(local.fields.title, "The Kesh Jig", "mine is kept");
@@ -530,7 +534,7 @@ mod tests {
     fn keeping_theirs_takes_the_server_version_and_sends_nothing() {
         let (mut db, t) = synced_device("Kesh", "G major");
         db.update_tune(t.id, &draft("Mine", "G major")).unwrap();
-        db.apply_pulled(&[server(&t, 3, 5, |s| s.fields.title = "Theirs".into())]).unwrap();
+        db.apply_pulled(&pulled(vec![server(&t, 3, 5, |s| s.fields.title = "Theirs".into())])).unwrap();
         let id = db.conflicts().unwrap()[0].id;
         db.resolve_conflict(id, &[(Part::Field(Field::Title), Side::Theirs)]).unwrap();
         let local = db.get_tune(t.id).unwrap().unwrap();
@@ -544,7 +548,7 @@ mod tests {
         for keep in [Side::Mine, Side::Theirs] {
             let (mut db, t) = synced_device("Kesh", "G major");
             db.update_tune(t.id, &draft("Kesh", "A dorian")).unwrap();
-            db.apply_pulled(&[server(&t, 3, 5, |s| s.deleted = true)]).unwrap();
+            db.apply_pulled(&pulled(vec![server(&t, 3, 5, |s| s.deleted = true)])).unwrap();
             let conflict = db.conflicts().unwrap().remove(0);
             assert_eq!(conflict.parts, [Part::Deleted]);
             db.resolve_conflict(conflict.id, &[(Part::Deleted, keep)]).unwrap();
@@ -588,10 +592,10 @@ mod tests {
     fn a_newer_server_version_can_settle_a_conflict() {
         let (mut db, t) = synced_device("Kesh", "G major");
         db.update_tune(t.id, &draft("Mine", "G major")).unwrap();
-        db.apply_pulled(&[server(&t, 3, 5, |s| s.fields.title = "Theirs".into())]).unwrap();
+        db.apply_pulled(&pulled(vec![server(&t, 3, 5, |s| s.fields.title = "Theirs".into())])).unwrap();
         assert_eq!(db.queue_stats().unwrap().conflicts, 1);
         // The other device changed its mind and took my title.
-        db.apply_pulled(&[server(&t, 4, 6, |s| s.fields.title = "Mine".into())]).unwrap();
+        db.apply_pulled(&pulled(vec![server(&t, 4, 6, |s| s.fields.title = "Mine".into())])).unwrap();
         assert_eq!(db.queue_stats().unwrap().conflicts, 0);
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!((local.fields.title.as_str(), local.sync_version), ("Mine", 4));
