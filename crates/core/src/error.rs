@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::FieldErrors;
+use crate::domain::library::InputError;
 
 /// Why a database operation did not happen. Nothing was changed in any of these cases.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -10,8 +11,11 @@ pub enum DbError {
     /// The input broke a rule; the messages belong next to the form fields.
     #[error("invalid tune: {0}")]
     Invalid(FieldErrors),
-    /// No live tune has that id (it never existed, or it was deleted).
-    #[error("tune not found")]
+    /// One input of another form (a repertoire, note, reference or tag) broke a rule.
+    #[error("{0}")]
+    Input(InputError),
+    /// No live row has that id (it never existed, or it was deleted).
+    #[error("not found (it may have been deleted)")]
     NotFound,
     /// The file was written by a newer Tunebook; opening it here could damage it.
     #[error(

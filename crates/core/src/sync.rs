@@ -141,9 +141,10 @@ pub fn coalesce(open: Option<(Operation, u32)>, new: Operation) -> Coalesce {
 }
 
 /// How a push run ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PushOutcome {
     /// Every pushable change was sent (some may have been refused: see `failed`).
+    #[default]
     Complete,
     /// The network or the server failed; the changes stay queued for a later try.
     Retry { reason: String },
@@ -154,7 +155,7 @@ pub enum PushOutcome {
 }
 
 /// What a push run did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushReport {
     /// Changes the server accepted.
     pub pushed: u32,
@@ -165,6 +166,10 @@ pub struct PushReport {
     pub conflicts: u32,
     /// HTTP requests made.
     pub requests: u32,
+    /// Changes whose parent row has not reached the server yet: still queued, sent again
+    /// on the next run.
+    #[serde(default)]
+    pub waiting: u32,
     pub outcome: PushOutcome,
 }
 

@@ -1,5 +1,5 @@
-//! The pull: brings the account's changes from Supabase into this device, a page at a
-//! time, in the server's commit order. The cursor is the server's per-account change
+//! The pull: brings the account's changes to every synced table from Supabase into this
+//! device, a page at a time, in the server's commit order (`pull_changes`). The cursor is the server's per-account change
 //! number, which increases in commit order, so no row is ever skipped (client clocks and
 //! `now()` timestamps cannot promise that). Each page and the cursor advance commit in
 //! one local transaction. A row this device cannot read is set aside (quarantined, shown
@@ -11,7 +11,7 @@ use tunebook_core::supabase::rest::{self, RestError};
 use tunebook_core::supabase::{SupabaseConfig, Transport};
 use tunebook_core::sync::{PullOutcome, PullReport};
 
-use crate::db::{Database, TUNE_TABLE};
+use crate::db::Database;
 
 /// Pulls and applies one page (at most [`rest::PULL_PAGE`] rows).
 pub async fn pull_page<T: Transport>(
@@ -20,12 +20,12 @@ pub async fn pull_page<T: Transport>(
     config: &SupabaseConfig,
     access_token: &str,
 ) -> PullOutcome {
-    let cursor = match db.borrow().pull_cursor(TUNE_TABLE) {
+    let cursor = match db.borrow().pull_cursor() {
         Ok(cursor) => cursor,
         Err(e) => return PullOutcome::Retry { reason: format!("local database: {e}") },
     };
     // From the very start, ask for the total too, for a progress indicator.
-    let request = rest::pull_tunes(config, access_token, cursor, cursor == 0);
+    let request = rest::pull_changes(config, access_token, cursor, cursor == 0);
     let response = match transport.send(request).await {
         Ok(response) => response,
         Err(e) => return PullOutcome::Retry { reason: e.to_string() },
@@ -36,17 +36,13 @@ pub async fn pull_page<T: Transport>(
             RestError::Retryable(reason) | RestError::Rejected(reason) => PullOutcome::Retry { reason },
         };
     }
-    let page = match rest::parse_tunes(&response.body) {
+    let page = match rest::parse_pulled(&response.body) {
         Ok(page) => page,
         Err(e) => return PullOutcome::Retry { reason: format!("unreadable reply: {e}") },
     };
     let full_page = page.len() as u32 >= rest::PULL_PAGE;
     match db.borrow_mut().apply_pulled(&page) {
-        Ok(report) => PullOutcome::Page(PullReport {
-            more: full_page,
-            total: rest::range_total(response.content_range.as_deref()),
-            ..report
-        }),
+        Ok(report) => PullOutcome::Page(PullReport { more: full_page, ..report }),
         Err(e) => PullOutcome::Retry { reason: format!("local database: {e}") },
     }
 }

@@ -1,12 +1,12 @@
-//! The push: sends queued changes to Supabase through the conditional `push_tunes` RPC
-//! and records the outcome of each. Database work happens between requests, never
+//! The push: sends queued changes of every synced table to Supabase through the
+//! conditional `push_changes` RPC and records the outcome of each. Database work happens between requests, never
 //! across one, so the worker keeps answering the UI while a push waits on the network.
 
 use std::cell::RefCell;
 
 use serde_json::Value;
-use tunebook_core::domain::Tune;
-use tunebook_core::supabase::rest::{self, PushResult, RestError};
+use tunebook_core::record::Record;
+use tunebook_core::supabase::rest::{self, MISSING_PARENT, PushResult, RestError, RowKey};
 use tunebook_core::supabase::{SupabaseConfig, Transport};
 use tunebook_core::sync::{PushOutcome, PushReport, QueueItem};
 
@@ -16,10 +16,10 @@ use crate::db::{Database, DbError, Reconciled};
 /// ~5 KB each) stays well inside, and one refused row costs at most a few splits.
 pub const BATCH_SIZE: u32 = 100;
 
-/// A batch in flight: queue item ids, their records, and the changes to send.
+/// A batch in flight: queue item ids, their rows (table and id), and the changes to send.
 struct Batch {
     ids: Vec<i64>,
-    records: Vec<String>,
+    records: Vec<RowKey>,
     changes: Vec<Value>,
 }
 
@@ -31,23 +31,26 @@ struct Batch {
 ///   or, where both sides changed the same field, kept as a conflict for the musician.
 /// - A change the server refuses (row level security, a constraint) is marked failed
 ///   with the server's message and never blocks the others; a batch refused as a whole
-///   is split in halves until the refused changes stand alone.
+///   is split in halves until the refused changes stand alone. A change whose parent
+///   (a note's tune) has not reached the server yet stays pending, saying so, and goes
+///   again on the next run.
 /// - A network failure, a server error or a rate limit stops the run; the changes stay
 ///   pending (with one more attempt counted) for the next run.
 /// - A refused token stops the run with [`PushOutcome::Unauthorized`]: refresh and push again.
 ///
-/// Pushing the same change twice (a lost reply, a closed tab) is harmless: the upsert
-/// merges by id, so the server keeps one row.
+/// Pushing the same change twice (a lost reply, a closed tab) is harmless: the server
+/// finds its row identical and answers "applied", so it keeps one row.
 pub async fn push<T: Transport>(
     db: &RefCell<Database>,
     transport: &T,
     config: &SupabaseConfig,
     access_token: &str,
 ) -> PushReport {
-    let mut report =
-        PushReport { pushed: 0, failed: 0, conflicts: 0, requests: 0, outcome: PushOutcome::Complete };
+    let mut report = PushReport::default();
+    // Changes waiting for their parent: sent again next run, not again in this one.
+    let mut waiting = Vec::new();
     loop {
-        let batch = match db.borrow_mut().begin_push(BATCH_SIZE) {
+        let batch = match db.borrow_mut().begin_push(BATCH_SIZE, &waiting) {
             Ok(batch) => batch,
             Err(e) => {
                 report.outcome = PushOutcome::Retry { reason: format!("local database: {e}") };
@@ -69,10 +72,10 @@ pub async fn push<T: Transport>(
         let mut work = vec![batch];
         while let Some(batch) = work.pop() {
             report.requests += 1;
-            let request = rest::push_tunes(config, access_token, &batch.changes);
+            let request = rest::push_changes(config, access_token, &batch.changes);
             let failure = match transport.send(request).await {
                 Ok(response) if response.is_success() => match rest::parse_push_results(&response.body) {
-                    Ok(results) => match settle(db, &batch, results, &mut report) {
+                    Ok(results) => match settle(db, &batch, results, &mut report, &mut waiting) {
                         Ok(()) => continue,
                         Err(e) => PushOutcome::Retry { reason: format!("local database: {e}") },
                     },
@@ -116,8 +119,9 @@ pub async fn push<T: Transport>(
 fn settle(
     db: &RefCell<Database>,
     batch: &Batch,
-    results: Vec<(String, PushResult)>,
+    results: Vec<(RowKey, PushResult)>,
     report: &mut PushReport,
+    waiting: &mut Vec<i64>,
 ) -> Result<(), DbError> {
     let mut db = db.borrow_mut();
     let mut applied_ids = Vec::new();
@@ -137,6 +141,11 @@ fn settle(
                     report.conflicts += 1;
                 }
             }
+            PushResult::Refused { code, message } if code == MISSING_PARENT => {
+                db.mark_pending(&[item], &format!("waiting for its parent to reach the server: {message}"))?;
+                waiting.push(item);
+                report.waiting += 1;
+            }
             PushResult::Refused { code, message } => {
                 db.mark_failed(&[item], &format!("{message} [{code}]"))?;
                 report.failed += 1;
@@ -152,17 +161,18 @@ fn settle(
 /// Builds the changes to send: each row with the version its edit started from. An item
 /// whose local row is gone (which no write path produces) cannot be pushed; it is marked
 /// failed rather than retried forever.
-fn prepare(db: &RefCell<Database>, batch: Vec<(QueueItem, Option<Tune>)>) -> Result<Option<Batch>, DbError> {
+fn prepare(
+    db: &RefCell<Database>,
+    batch: Vec<(QueueItem, Option<Record>)>,
+) -> Result<Option<Batch>, DbError> {
     let mut out = Batch { ids: Vec::new(), records: Vec::new(), changes: Vec::new() };
     let mut orphans = Vec::new();
     for (item, row) in batch {
         match row {
-            Some(tune) => {
-                let mut change = rest::push_row(&tune);
-                change["base_version"] = Value::from(tune.sync_version);
+            Some(record) => {
                 out.ids.push(item.id);
-                out.records.push(item.record_id);
-                out.changes.push(change);
+                out.records.push((record.table, item.record_id));
+                out.changes.push(record.push_change());
             }
             None => orphans.push(item.id),
         }
@@ -225,15 +235,19 @@ mod tests {
             let results: Vec<Value> = changes
                 .into_iter()
                 .map(|mut r| {
-                    let id = r["id"].clone();
+                    let (table, id) = (r["table"].clone(), r["id"].clone());
                     if r["title"] == "POISON" {
-                        return json!({"id": id, "status": "error", "code": "42501",
+                        return json!({"table": table, "id": id, "status": "error", "code": "42501",
                                       "message": "new row violates row-level security policy"});
+                    }
+                    if r["body"] == "ORPHAN" {
+                        return json!({"table": table, "id": id, "status": "error", "code": "23503",
+                                      "message": "the tune of this note is not on the server"});
                     }
                     r["sync_version"] = json!(r["base_version"].as_i64().unwrap_or(1) + 1);
                     r["user_id"] = json!("4aaa98dd-b17c-4207-bbdf-7f455076a4a1");
                     r["change_number"] = json!(1);
-                    json!({"id": id, "status": "applied", "row": r})
+                    json!({"table": table, "id": id, "status": "applied", "row": r})
                 })
                 .collect();
             Ok(HttpResponse::new(200, Value::Array(results).to_string()))
@@ -257,10 +271,7 @@ mod tests {
         let db = db_with(&["A", "B", "C"]);
         let server = FakeServer::new();
         let report = run(&db, &server);
-        assert_eq!(
-            report,
-            PushReport { pushed: 3, failed: 0, conflicts: 0, requests: 1, outcome: PushOutcome::Complete }
-        );
+        assert_eq!(report, PushReport { pushed: 3, requests: 1, ..PushReport::default() });
         let db = db.borrow();
         assert_eq!(db.queue_stats().unwrap().unsynced(), 0);
         let page = db.list_tunes(&Default::default()).unwrap();
@@ -292,6 +303,20 @@ mod tests {
         db.borrow_mut().import_tunes(&[TuneDraft { title: "H".into(), ..TuneDraft::default() }]).unwrap();
         let report = run(&db, &server);
         assert_eq!((report.pushed, report.failed, report.requests), (1, 0, 1));
+    }
+
+    #[test]
+    fn a_child_waiting_for_its_parent_stays_pending_and_blocks_nothing() {
+        let db = db_with(&["A"]);
+        let tune = db.borrow().list_tunes(&Default::default()).unwrap().rows[0].id;
+        db.borrow_mut().add_note(tune, "ORPHAN").unwrap();
+        db.borrow_mut().add_note(tune, "Fine").unwrap();
+        let server = FakeServer::new();
+        let report = run(&db, &server);
+        assert_eq!((report.pushed, report.waiting, report.failed), (2, 1, 0), "{report:?}");
+        let waiting = db.borrow().pending_items(10).unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert!(waiting[0].error.as_deref().unwrap().contains("waiting for its parent"), "{waiting:?}");
     }
 
     #[test]

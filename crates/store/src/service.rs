@@ -131,7 +131,7 @@ mod tests {
         round_trip(&mut db, 1, Request::CreateTune { draft }).unwrap();
         let Ok(Response::Stats(stats)) = round_trip(&mut db, 2, Request::QueueStats) else { panic!() };
         assert_eq!(stats.pending, 1);
-        let id = db.begin_push(10).unwrap()[0].0.id;
+        let id = db.begin_push(10, &[]).unwrap()[0].0.id;
         db.mark_failed(&[id], "refused").unwrap();
         let Ok(Response::Items(items)) = round_trip(&mut db, 3, Request::FailedItems) else { panic!() };
         assert_eq!(items[0].error.as_deref(), Some("refused"));

@@ -110,9 +110,9 @@ impl World {
                 let conflicts = db.borrow().conflicts().expect("conflicts");
                 for conflict in conflicts {
                     busy = true;
-                    raised.extend(conflict.parts.iter().map(|p| (conflict.record_id, *p)));
+                    raised.extend(conflict.parts.iter().map(|p| (conflict.record_id, p.clone())));
                     let choices: Vec<(Part, Side)> =
-                        conflict.parts.iter().map(|p| (*p, Side::Mine)).collect();
+                        conflict.parts.iter().map(|p| (p.clone(), Side::Mine)).collect();
                     db.borrow_mut().resolve_conflict(conflict.id, &choices).expect("resolve");
                 }
             }
@@ -280,7 +280,7 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
             }
             for (field, part) in FIELDS.iter().enumerate() {
                 if edited.get(&(tune, field)).is_some_and(|d| d.len() >= 2) && deleters.is_empty() {
-                    expected.insert((id, Part::Field(*part)));
+                    expected.insert((id, Part::Field(part.key().into())));
                 }
             }
         }
@@ -291,7 +291,7 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
             if deleted_by.get(&tune).is_some_and(|d| !d.is_empty()) {
                 for (field, part) in FIELDS.iter().enumerate() {
                     if edited.contains_key(&(tune, field)) {
-                        possible.insert((world.shared[tune], Part::Field(*part)));
+                        possible.insert((world.shared[tune], Part::Field(part.key().into())));
                     }
                 }
             }

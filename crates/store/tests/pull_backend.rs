@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use tunebook_backend::testing::TestStack;
-use tunebook_store::db::TUNE_TABLE;
 
 #[test]
 fn a_poison_row_is_quarantined_and_the_pull_moves_on() {
@@ -39,7 +38,7 @@ fn a_poison_row_is_quarantined_and_the_pull_moves_on() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(db.borrow().pull_cursor(TUNE_TABLE).unwrap(), last_change, "the cursor is past every row");
+    assert_eq!(db.borrow().pull_cursor().unwrap(), last_change, "the cursor is past every row");
 
     // Pulling again is quiet: nothing is retried forever.
     let (_, conflicts) = sync_now(&db, &cfg, &session);

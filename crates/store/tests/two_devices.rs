@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use tunebook_backend::testing::TestStack;
-use tunebook_core::domain::{Field, TuneDraft};
+use tunebook_core::domain::TuneDraft;
 use tunebook_core::merge::{Part, Side};
 use tunebook_core::sync::PushOutcome;
 use tunebook_store::native::{BlockingTransport, block_on};
@@ -82,12 +82,15 @@ fn different_fields_merge_and_the_same_field_waits_for_the_musician() {
         "mine is kept meanwhile"
     );
     let conflict = laptop.borrow().conflicts().unwrap().remove(0);
-    assert_eq!(conflict.parts, [Part::Field(Field::Title)]);
-    assert_eq!(conflict.theirs.fields.title, "The Kesh Jig");
+    assert_eq!(conflict.parts, [Part::Field("title".into())]);
+    assert_eq!(conflict.theirs.text("title"), "The Kesh Jig");
     assert_eq!(laptop.borrow().queue_stats().unwrap().unsynced(), 1, "a conflict counts as unsynced");
 
     // The musician keeps theirs on the laptop... then everyone agrees.
-    laptop.borrow_mut().resolve_conflict(conflict.id, &[(Part::Field(Field::Title), Side::Theirs)]).unwrap();
+    laptop
+        .borrow_mut()
+        .resolve_conflict(conflict.id, &[(Part::Field("title".into()), Side::Theirs)])
+        .unwrap();
     sync_now(&laptop, &cfg, &laptop_session);
     sync_now(&phone, &cfg, &phone_session);
     let agreed = [("The Kesh Jig".to_string(), some("G mixolydian"))];

@@ -22,6 +22,7 @@ macro_rules! serde_as_text {
 use serde_as_text;
 
 pub mod id;
+pub mod library;
 pub mod time;
 pub mod tune;
 pub mod validate;

@@ -1,39 +1,14 @@
-//! PostgREST: the conditional push (the `push_tunes` RPC), the paged pull, the rows they
-//! return, and how errors divide into "try again later", "refresh the token" and "this
-//! change cannot succeed".
+//! PostgREST: the conditional push of every synced table (the `push_changes` RPC), the
+//! paged pull of every table in commit order (`pull_changes`), the rows they return,
+//! and how errors divide into "try again later", "refresh the token" and "this change
+//! cannot succeed".
 
 use serde_json::{Value, json};
 
 use super::{HttpRequest, HttpResponse, Method, SupabaseConfig};
-use crate::domain::{Timestamp, Tune, TuneFields, Uuid};
+use crate::record::{Record, ServerRecord};
 use crate::sync::UnreadableRow;
-
-/// The columns a push writes. `user_id` is absent on purpose: the server fills it from
-/// the token on insert and keeps it on update, which is how tunes made while signed out
-/// are adopted by the account. `sync_version` and `change_number` are the server's.
-pub const PUSH_COLUMNS: &[&str] = &[
-    "id",
-    "title",
-    "type",
-    "structure",
-    "mode",
-    "genre",
-    "composer",
-    "artist",
-    "release_year",
-    "incipit",
-    "created_at",
-    "last_modified_at",
-    "device_id",
-    "deleted",
-];
-
-/// A tune as the server stores it, with the server's change number.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerTune {
-    pub tune: Tune,
-    pub change_number: i64,
-}
+use crate::tables::TableId;
 
 /// Why a REST call failed, sorted by what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -50,34 +25,18 @@ pub enum RestError {
     Rejected(String),
 }
 
-/// The JSON row a push sends for a tune.
-pub fn push_row(tune: &Tune) -> Value {
-    let f = &tune.fields;
-    json!({
-        "id": tune.id,
-        "title": f.title,
-        "type": f.tune_type,
-        "structure": f.structure,
-        "mode": f.mode,
-        "genre": f.genre,
-        "composer": f.composer,
-        "artist": f.artist,
-        "release_year": f.release_year,
-        "incipit": f.incipit,
-        "created_at": tune.created_at,
-        "last_modified_at": tune.last_modified_at,
-        "device_id": tune.device_id,
-        "deleted": tune.deleted,
-    })
-}
-
 /// The largest page a pull asks for (hosted Supabase caps responses at 1,000 rows).
 pub const PULL_PAGE: u32 = 1000;
 
-/// One conditional push of `changes` (`POST /rest/v1/rpc/push_tunes`): each change is a
-/// [`push_row`] plus the `base_version` its edit started from.
-pub fn push_tunes(cfg: &SupabaseConfig, access_token: &str, changes: &[Value]) -> HttpRequest {
-    cfg.request(Method::Post, "/rest/v1/rpc/push_tunes", Some(access_token))
+/// The server's code for a change whose parent row has not reached it yet (a foreign
+/// key violation): the change waits and is sent again after its parent.
+pub const MISSING_PARENT: &str = "23503";
+
+/// One conditional push (`POST /rest/v1/rpc/push_changes`) of changes to any tables:
+/// each change is a [`Record::push_change`], applied only if the server's row still has
+/// its `base_version`.
+pub fn push_changes(cfg: &SupabaseConfig, access_token: &str, changes: &[Value]) -> HttpRequest {
+    cfg.request(Method::Post, "/rest/v1/rpc/push_changes", Some(access_token))
         .json(&json!({ "changes": Value::Array(changes.to_vec()) }))
 }
 
@@ -92,55 +51,59 @@ pub fn delete_account(cfg: &SupabaseConfig, access_token: &str, email: &str) -> 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushResult {
     /// Stored (or already identical); the row as stored.
-    Applied(ServerTune),
+    Applied(ServerRecord),
     /// The server's row moved on since the edit's base version; the server's row.
-    Conflict(ServerTune),
-    /// Refused (row level security, a constraint…): sending it again will not help.
+    Conflict(ServerRecord),
+    /// Refused (row level security, a constraint, a missing parent…).
     Refused { code: String, message: String },
 }
 
-/// Reads `push_tunes`' per-change results, keyed by tune id.
-pub fn parse_push_results(body: &str) -> Result<Vec<(String, PushResult)>, String> {
+/// A pushed row: its table and id (as sent).
+pub type RowKey = (TableId, String);
+
+/// Reads `push_changes`' per-change results, keyed by table and row id.
+pub fn parse_push_results(body: &str) -> Result<Vec<(RowKey, PushResult)>, String> {
     let results: Vec<Value> =
         serde_json::from_str(body).map_err(|e| format!("not a JSON array of results: {e}"))?;
     results
         .iter()
         .map(|r| {
             let id = r.get("id").and_then(Value::as_str).ok_or("a result without an id")?.to_string();
+            let table = r
+                .get("table")
+                .and_then(Value::as_str)
+                .and_then(TableId::parse)
+                .ok_or("a result without a known table")?;
             let result = match r.get("status").and_then(Value::as_str) {
-                Some("applied") => PushResult::Applied(server_tune(&r["row"])?),
-                Some("conflict") => PushResult::Conflict(server_tune(&r["row"])?),
+                Some("applied") => PushResult::Applied(Record::from_server(table, &r["row"])?),
+                Some("conflict") => PushResult::Conflict(Record::from_server(table, &r["row"])?),
                 Some("error") => PushResult::Refused {
                     code: r.get("code").and_then(Value::as_str).unwrap_or_default().to_string(),
                     message: r.get("message").and_then(Value::as_str).unwrap_or("refused").to_string(),
                 },
                 other => return Err(format!("unknown status {other:?}")),
             };
-            Ok((id, result))
+            Ok(((table, id), result))
         })
         .collect()
 }
 
-/// One page of the pull: the account's rows changed after `cursor`, in change order.
-/// The first page (`count`) also asks how many there are, for a progress indicator.
-pub fn pull_tunes(cfg: &SupabaseConfig, access_token: &str, cursor: i64, count: bool) -> HttpRequest {
-    let path =
-        format!("/rest/v1/tune?select=*&change_number=gt.{cursor}&order=change_number.asc&limit={PULL_PAGE}");
-    let request = cfg.request(Method::Get, &path, Some(access_token));
-    if count { request.header("Prefer", "count=exact") } else { request }
-}
-
-/// The total in a `Content-Range: 0-999/7000` header.
-pub fn range_total(content_range: Option<&str>) -> Option<u64> {
-    content_range?.rsplit('/').next()?.parse().ok()
+/// One page of the pull (`POST /rest/v1/rpc/pull_changes`): the account's rows of every
+/// table changed after `cursor`, in commit order. `count` also asks how many there are
+/// in all, for a progress indicator (the first page of a pull asks).
+pub fn pull_changes(cfg: &SupabaseConfig, access_token: &str, cursor: i64, count: bool) -> HttpRequest {
+    cfg.request(Method::Post, "/rest/v1/rpc/pull_changes", Some(access_token))
+        .json(&json!({ "after": cursor, "max_rows": PULL_PAGE, "with_total": count }))
 }
 
 /// One pulled page: the rows this device can read, and the ones it cannot (kept aside so
 /// that one bad row never stops the pull).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PulledPage {
-    pub rows: Vec<ServerTune>,
+    pub rows: Vec<ServerRecord>,
     pub unreadable: Vec<UnreadableRow>,
+    /// Rows to pull in all from this page's start, when asked for.
+    pub total: Option<u64>,
 }
 
 impl PulledPage {
@@ -154,21 +117,24 @@ impl PulledPage {
     }
 }
 
-/// Reads the rows PostgREST returned. Only a reply that is not a JSON array of objects
-/// fails as a whole; a row that cannot be read is returned as unreadable, with the
-/// reason, its id and change number where those can be read.
-pub fn parse_tunes(body: &str) -> Result<PulledPage, String> {
-    let rows: Vec<Value> =
-        serde_json::from_str(body).map_err(|e| format!("not a JSON array of rows: {e}"))?;
-    let mut page = PulledPage::default();
-    for row in &rows {
-        if !row.is_object() {
-            return Err("not a JSON array of rows: an element is not an object".into());
-        }
-        match server_tune(row) {
-            Ok(tune) => page.rows.push(tune),
+/// Reads a `pull_changes` reply, `{"total": n | null, "changes": [{"table", "row"}…]}`.
+/// Only a reply of the wrong shape fails as a whole; a row that cannot be read (an
+/// unknown table, a value out of range) is returned as unreadable, with the reason, its
+/// id and change number where those can be read.
+pub fn parse_pulled(body: &str) -> Result<PulledPage, String> {
+    let reply: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
+    let changes = reply.get("changes").and_then(Value::as_array).ok_or("no list of changes")?;
+    let mut page = PulledPage { total: reply.get("total").and_then(Value::as_u64), ..PulledPage::default() };
+    for change in changes {
+        let table_name = change.get("table").and_then(Value::as_str).unwrap_or("(no table)");
+        let row = change.get("row").filter(|r| r.is_object()).ok_or("a change without a row")?;
+        let read = TableId::parse(table_name)
+            .ok_or_else(|| format!("unknown table {table_name} (is this app up to date?)"))
+            .and_then(|table| Record::from_server(table, row));
+        match read {
+            Ok(record) => page.rows.push(record),
             Err(reason) => page.unreadable.push(UnreadableRow {
-                table_name: "tune".into(),
+                table_name: table_name.to_string(),
                 record_id: row.get("id").and_then(Value::as_str).unwrap_or("(no id)").to_string(),
                 change_number: row.get("change_number").and_then(Value::as_i64).unwrap_or(0),
                 reason,
@@ -177,40 +143,6 @@ pub fn parse_tunes(body: &str) -> Result<PulledPage, String> {
         }
     }
     Ok(page)
-}
-
-fn server_tune(row: &Value) -> Result<ServerTune, String> {
-    let text = |key: &str| row.get(key).and_then(Value::as_str).map(str::to_string);
-    let parse_ts = |key: &str| -> Result<Timestamp, String> {
-        text(key).ok_or(format!("missing {key}"))?.parse().map_err(|e| format!("{key}: {e}"))
-    };
-    let id: Uuid = text("id").ok_or("missing id")?.parse().map_err(|e| format!("id: {e}"))?;
-    Ok(ServerTune {
-        tune: Tune {
-            id,
-            fields: TuneFields {
-                title: text("title").ok_or("missing title")?,
-                tune_type: text("type"),
-                structure: text("structure"),
-                mode: text("mode"),
-                genre: text("genre"),
-                composer: text("composer"),
-                artist: text("artist"),
-                release_year: row
-                    .get("release_year")
-                    .and_then(Value::as_u64)
-                    .and_then(|y| u16::try_from(y).ok()),
-                incipit: text("incipit"),
-            },
-            user_id: text("user_id").and_then(|u| u.parse().ok()),
-            created_at: parse_ts("created_at")?,
-            last_modified_at: parse_ts("last_modified_at")?,
-            sync_version: row.get("sync_version").and_then(Value::as_i64).ok_or("missing sync_version")?,
-            device_id: text("device_id").unwrap_or_default(),
-            deleted: row.get("deleted").and_then(Value::as_bool).unwrap_or(false),
-        },
-        change_number: row.get("change_number").and_then(Value::as_i64).unwrap_or(0),
-    })
 }
 
 /// Sorts a failed response. Status first, as PostgREST documents; the body only adds
@@ -286,97 +218,85 @@ mod tests {
     #[test]
     fn push_and_pull_requests() {
         let cfg = SupabaseConfig::default();
-        let r = push_tunes(&cfg, "tok", &[json!({"id": "x", "base_version": 1})]);
-        assert!(r.url.ends_with("/rest/v1/rpc/push_tunes"));
+        let r = push_changes(&cfg, "tok", &[json!({"id": "x", "base_version": 1})]);
+        assert!(r.url.ends_with("/rest/v1/rpc/push_changes"));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
         assert_eq!(r.body.as_deref(), Some(r#"{"changes":[{"base_version":1,"id":"x"}]}"#));
-        let p = pull_tunes(&cfg, "tok", 42, true);
-        assert!(
-            p.url.ends_with("/rest/v1/tune?select=*&change_number=gt.42&order=change_number.asc&limit=1000"),
-            "{}",
-            p.url
-        );
-        assert_eq!(p.header_value("prefer"), Some("count=exact"));
-        assert_eq!(pull_tunes(&cfg, "tok", 0, false).header_value("prefer"), None);
-        assert_eq!(range_total(Some("0-999/7000")), Some(7000));
-        assert_eq!(range_total(Some("*/0")), Some(0));
-        assert_eq!(range_total(Some("0-9/*")), None);
-        assert_eq!(range_total(None), None);
+        let p = pull_changes(&cfg, "tok", 42, true);
+        assert!(p.url.ends_with("/rest/v1/rpc/pull_changes"), "{}", p.url);
+        assert_eq!(p.body.as_deref(), Some(r#"{"after":42,"max_rows":1000,"with_total":true}"#));
     }
+
+    const ROW: &str = r#"{"id":"01930000-0000-7000-8000-000000000001","user_id":"4aaa98dd-b17c-4207-bbdf-7f455076a4a1",
+        "title":"The Kesh","type":"jig","structure":null,"mode":"G major","genre":null,"composer":null,"artist":null,
+        "release_year":1998,"incipit":"|:GAG GAB|","created_at":"2026-11-26T05:53:16.716793+00:00",
+        "last_modified_at":"2026-11-26T05:53:17+00:00","sync_version":3,"device_id":"dev","deleted":false,"change_number":42}"#;
 
     #[test]
     fn push_results_are_read_per_change() {
-        let row = r#"{"id":"01930000-0000-7000-8000-000000000001","user_id":null,"title":"T","type":null,
-            "structure":null,"mode":null,"genre":null,"composer":null,"artist":null,"release_year":null,"incipit":null,
-            "created_at":"2026-11-26T05:53:16+00:00","last_modified_at":"2026-11-26T05:53:16+00:00",
-            "sync_version":2,"device_id":"d","deleted":false,"change_number":5}"#;
         let body = format!(
-            r#"[{{"id":"a","status":"applied","row":{row}}},{{"id":"b","status":"conflict","row":{row}}},
-               {{"id":"c","status":"error","code":"42501","message":"new row violates row-level security policy"}}]"#
+            r#"[{{"table":"tune","id":"a","status":"applied","row":{ROW}}},{{"table":"tune","id":"b","status":"conflict","row":{ROW}}},
+               {{"table":"note","id":"c","status":"error","code":"42501","message":"new row violates row-level security policy"}}]"#
         );
         let results = parse_push_results(&body).unwrap();
-        assert!(matches!(&results[0], (id, PushResult::Applied(t)) if id == "a" && t.tune.sync_version == 2));
-        assert!(matches!(&results[1], (id, PushResult::Conflict(t)) if id == "b" && t.change_number == 5));
-        assert!(matches!(&results[2], (_, PushResult::Refused { code, .. }) if code == "42501"));
-        assert!(parse_push_results(r#"[{"id":"a","status":"maybe"}]"#).is_err());
+        assert!(
+            matches!(&results[0], ((TableId::Tune, id), PushResult::Applied(t)) if id == "a" && t.record.sync_version == 3)
+        );
+        assert!(
+            matches!(&results[1], ((_, id), PushResult::Conflict(t)) if id == "b" && t.change_number == 42)
+        );
+        assert!(
+            matches!(&results[2], ((TableId::Note, _), PushResult::Refused { code, .. }) if code == "42501")
+        );
+        assert!(parse_push_results(r#"[{"table":"tune","id":"a","status":"maybe"}]"#).is_err());
+        assert!(parse_push_results(r#"[{"table":"nope","id":"a","status":"applied"}]"#).is_err());
         assert!(parse_push_results("{}").is_err());
     }
 
     #[test]
-    fn server_rows_round_trip_through_push_rows() {
-        let body = r#"[{"id":"01930000-0000-7000-8000-000000000001","user_id":"4aaa98dd-b17c-4207-bbdf-7f455076a4a1",
-            "title":"The Kesh","type":"jig","structure":null,"mode":"G major","genre":null,"composer":null,"artist":null,
-            "release_year":1998,"incipit":"|:GAG GAB|","created_at":"2026-11-26T05:53:16.716793+00:00",
-            "last_modified_at":"2026-11-26T05:53:17+00:00","sync_version":3,"device_id":"dev","deleted":false,"change_number":42}]"#;
-        let page = parse_tunes(body).unwrap();
-        let rows = page.rows;
-        let t = &rows[0].tune;
-        assert_eq!(
-            (t.fields.title.as_str(), t.fields.release_year, t.sync_version, rows[0].change_number),
-            ("The Kesh", Some(1998), 3, 42)
+    fn pulled_rows_of_every_table_are_read_in_order() {
+        let note = r#"{"id":"01930000-0000-7000-8000-000000000009","tune_id":"01930000-0000-7000-8000-000000000001",
+            "body":"Slower in the B part","created_at":"2026-11-26T05:53:18Z","last_modified_at":"2026-11-26T05:53:18Z",
+            "sync_version":1,"device_id":"dev","deleted":false,"change_number":43}"#;
+        let body = format!(
+            r#"{{"total":2,"changes":[{{"table":"tune","row":{ROW}}},{{"table":"note","row":{note}}}]}}"#
         );
-        assert_eq!(t.created_at.to_string(), "2026-11-26T05:53:16.716Z");
-        let pushed = push_row(t);
-        assert_eq!(pushed["type"], "jig");
-        assert_eq!(pushed["release_year"], 1998);
-        assert!(pushed.get("user_id").is_none() && pushed.get("sync_version").is_none());
-        let keys: Vec<&str> = pushed.as_object().unwrap().keys().map(String::as_str).collect();
-        // The columns push_tunes reads (supabase/migrations), spelled out independently.
-        let expected = [
-            "artist",
-            "composer",
-            "created_at",
-            "deleted",
-            "device_id",
-            "genre",
-            "id",
-            "incipit",
-            "last_modified_at",
-            "mode",
-            "release_year",
-            "structure",
-            "title",
-            "type",
-        ];
-        assert_eq!(keys, expected, "push rows carry exactly the columns the server reads");
-        assert!(parse_tunes("{}").is_err());
-        assert!(parse_tunes("[1]").is_err());
+        let page = parse_pulled(&body).unwrap();
+        assert_eq!(page.total, Some(2));
+        let (tune, note) = (&page.rows[0], &page.rows[1]);
+        assert_eq!((tune.record.table, tune.change_number), (TableId::Tune, 42));
+        assert_eq!(tune.record.content.text("title"), "The Kesh");
+        assert_eq!(tune.record.created_at.to_string(), "2026-11-26T05:53:16.716Z");
+        assert_eq!(
+            (note.record.table, note.record.content.text("body").as_str()),
+            (TableId::Note, "Slower in the B part")
+        );
+        assert_eq!(note.record.parent_id("tune_id"), Some(tune.record.id));
+        assert!(parse_pulled("[]").is_err());
+        assert!(parse_pulled(r#"{"changes":[1]}"#).is_err());
     }
 
     #[test]
     fn unreadable_rows_are_set_aside_with_their_reason() {
-        let good = r#"{"id":"01930000-0000-7000-8000-000000000001","title":"Good","created_at":"2026-11-26T05:53:16Z",
-            "last_modified_at":"2026-11-26T05:53:16Z","sync_version":1,"change_number":7}"#;
+        let good = r#"{"table":"tune","row":{"id":"01930000-0000-7000-8000-000000000001","title":"Good","created_at":"2026-11-26T05:53:16Z",
+            "last_modified_at":"2026-11-26T05:53:16Z","sync_version":1,"change_number":7}}"#;
         let cases = [
             (
-                r#"{"id":"01930000-0000-7000-8000-000000000002","title":"Forever","created_at":"infinity","last_modified_at":"2026-11-26T05:53:16Z","sync_version":1,"change_number":8}"#,
+                r#"{"table":"tune","row":{"id":"01930000-0000-7000-8000-000000000002","title":"Forever","created_at":"infinity","last_modified_at":"2026-11-26T05:53:16Z","sync_version":1,"change_number":8}}"#,
                 "created_at",
             ),
-            (r#"{"id":"x","title":"Bad id","change_number":9}"#, "id"),
-            (r#"{"id":"01930000-0000-7000-8000-000000000003","change_number":10}"#, "missing title"),
+            (r#"{"table":"tune","row":{"id":"x","title":"Bad id","change_number":9}}"#, "id"),
+            (
+                r#"{"table":"tune","row":{"id":"01930000-0000-7000-8000-000000000003","change_number":10}}"#,
+                "title",
+            ),
+            (
+                r#"{"table":"setlist","row":{"id":"01930000-0000-7000-8000-000000000004","change_number":11}}"#,
+                "unknown table",
+            ),
         ];
         for (bad, reason) in cases {
-            let page = parse_tunes(&format!("[{good},{bad}]")).unwrap();
+            let page = parse_pulled(&format!(r#"{{"total":null,"changes":[{good},{bad}]}}"#)).unwrap();
             assert_eq!(page.rows.len(), 1, "{bad}");
             assert_eq!(page.len(), 2);
             let u = &page.unreadable[0];

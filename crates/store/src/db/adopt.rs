@@ -1,12 +1,15 @@
-//! Adoption: when a musician signs in, the tunes they made while signed out (in the
-//! signed-out database) move into their account's database, queue and all, so they are
-//! pushed to the account rather than lost.
+//! Adoption: when a musician signs in, the rows of every synced table they made while
+//! signed out (in the signed-out database) move into their account's database, queue
+//! and all, so they are pushed to the account rather than lost.
 
+use tunebook_core::tables::TableId;
+
+use super::records;
 use super::{Database, DbError};
 
 impl Database {
-    /// Moves every tune and unsynced change from the database file `other` into this one.
-    /// Returns how many tunes moved. Safe to repeat after an interruption: tunes are
+    /// Moves every synced row and unsynced change from the database file `other` into
+    /// this one. Returns how many tunes moved. Safe to repeat after an interruption: tunes are
     /// copied by id and a change is only queued if its record has none here yet.
     pub fn adopt_from(&mut self, other: &str) -> Result<usize, DbError> {
         self.conn.execute("ATTACH DATABASE ?1 AS adopt", [other])?;
@@ -17,21 +20,40 @@ impl Database {
     }
 
     fn adopt_attached(&mut self) -> Result<usize, DbError> {
-        let has_tables: i64 = self.conn.query_row(
-            "SELECT count(*) FROM adopt.sqlite_master WHERE type = 'table' AND name IN ('tune', 'sync_queue')",
-            [],
-            |r| r.get(0),
-        )?;
-        if has_tables < 2 {
+        let present = |name: &str| -> Result<bool, DbError> {
+            let n: i64 = self.conn.query_row(
+                "SELECT count(*) FROM adopt.sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )?;
+            Ok(n > 0)
+        };
+        if !present("sync_queue")? {
             return Ok(0);
         }
+        let tables: Vec<TableId> =
+            TableId::ALL.into_iter().filter(|t| present(t.name()).unwrap_or(false)).collect();
         let tx = self.conn.transaction()?;
-        let columns = "id, title, type, structure, mode, genre, composer, artist, release_year, incipit, \
-                       user_id, created_at, last_modified_at, sync_version, device_id, deleted";
-        let moved = tx.execute(
-            &format!("INSERT OR REPLACE INTO main.tune ({columns}) SELECT {columns} FROM adopt.tune"),
-            [],
-        )?;
+        let mut moved = 0;
+        for table in &tables {
+            // Same schema on both sides (both were migrated by this build), so one
+            // column list serves; the upsert never deletes a row here.
+            let columns = records::all_columns(*table);
+            let updates: Vec<String> =
+                columns.split(", ").filter(|c| *c != "id").map(|c| format!("{c} = excluded.{c}")).collect();
+            let n = tx.execute(
+                &format!(
+                    "INSERT INTO main.{name} ({columns}) SELECT {columns} FROM adopt.{name} WHERE true
+                     ON CONFLICT (id) DO UPDATE SET {}",
+                    updates.join(", "),
+                    name = table.name()
+                ),
+                [],
+            )?;
+            if *table == TableId::Tune {
+                moved = n;
+            }
+        }
         tx.execute(
             "INSERT INTO main.sync_queue
                  (table_name, record_id, operation, data, created_at, attempts, last_attempt_at, error, status)
@@ -44,7 +66,10 @@ impl Database {
              ORDER BY a.id",
             [],
         )?;
-        tx.execute_batch("DELETE FROM adopt.sync_queue; DELETE FROM adopt.tune;")?;
+        tx.execute("DELETE FROM adopt.sync_queue", [])?;
+        for table in tables.iter().rev() {
+            tx.execute(&format!("DELETE FROM adopt.{}", table.name()), [])?;
+        }
         tx.commit()?;
         Ok(moved)
     }
@@ -67,6 +92,8 @@ mod tests {
 
         let mut local = Database::open(rusqlite::Connection::open(&signed_out).unwrap()).unwrap();
         let a = local.create_tune(&draft("Made offline")).unwrap();
+        local.add_note(a.id, "Learnt from Jim").unwrap();
+        local.add_tag(a.id, "session").unwrap();
         let b = local.create_tune(&draft("Edited offline")).unwrap();
         local.update_tune(b.id, &draft("Edited offline, twice")).unwrap();
         let device = local.device_id().to_string();
@@ -80,11 +107,13 @@ mod tests {
         assert_eq!(user.get_tune(a.id).unwrap().unwrap().fields.title, "Made offline");
         assert_eq!(user.get_tune(b.id).unwrap().unwrap().fields.title, "Edited offline, twice");
         assert!(user.get_tune(existing.id).unwrap().is_some());
-        assert_eq!(user.queue_stats().unwrap().pending, 3, "both changes queued, plus the account's own");
+        assert_eq!(user.notes(a.id).unwrap()[0].body, "Learnt from Jim", "every table moves");
+        assert_eq!(user.tags(a.id).unwrap(), ["session"]);
+        assert_eq!(user.queue_stats().unwrap().pending, 5, "every change queued, plus the account's own");
 
         // Repeating (an interrupted sign-in) neither duplicates nor loses anything.
         assert_eq!(user.adopt_from(signed_out.to_str().unwrap()).unwrap(), 0);
-        assert_eq!(user.queue_stats().unwrap().pending, 3);
+        assert_eq!(user.queue_stats().unwrap().pending, 5);
         let left = Database::open(rusqlite::Connection::open(&signed_out).unwrap()).unwrap();
         assert_eq!(
             left.list_tunes(&Default::default()).unwrap().total,

@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use super::tunes::parse_col;
+use super::records::parse_col;
 use super::{Database, DbError, ListQuery, SortColumn, TunePage};
 use tunebook_core::domain::TuneSummary;
 

@@ -116,6 +116,109 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (table_name, record_id)
     ) WITHOUT ROWID;
     "#,
+    // 5: every table a musician keeps, on one sync engine (crates/core/src/tables.rs).
+    // Each synced table has the same bookkeeping columns as `tune`. No foreign keys: a
+    // pull may bring a child before its parent's latest version, and a child may
+    // outlive a parent deleted on another device until the musician decides; the sync
+    // engine and the queries keep them consistent instead. Base versions of every table
+    // in one `sync_base`; one pull cursor for all tables (the server's change numbers
+    // are per account, across tables).
+    r#"
+    CREATE TABLE repertoire (
+        id               TEXT PRIMARY KEY NOT NULL,
+        name             TEXT NOT NULL,
+        instrument       TEXT,
+        description      TEXT,
+        user_id          TEXT,
+        created_at       TEXT NOT NULL,
+        last_modified_at TEXT NOT NULL,
+        sync_version     INTEGER NOT NULL DEFAULT 1,
+        device_id        TEXT NOT NULL,
+        deleted          INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+    );
+    CREATE INDEX repertoire_by_name ON repertoire (deleted, name COLLATE NOCASE);
+
+    CREATE TABLE repertoire_tune (
+        id               TEXT PRIMARY KEY NOT NULL,
+        repertoire_id    TEXT NOT NULL,
+        tune_id          TEXT NOT NULL,
+        user_id          TEXT,
+        created_at       TEXT NOT NULL,
+        last_modified_at TEXT NOT NULL,
+        sync_version     INTEGER NOT NULL DEFAULT 1,
+        device_id        TEXT NOT NULL,
+        deleted          INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+    );
+    CREATE INDEX repertoire_tune_by_repertoire ON repertoire_tune (repertoire_id, deleted, tune_id);
+    CREATE INDEX repertoire_tune_by_tune ON repertoire_tune (tune_id);
+
+    CREATE TABLE note (
+        id               TEXT PRIMARY KEY NOT NULL,
+        tune_id          TEXT NOT NULL,
+        body             TEXT NOT NULL,
+        user_id          TEXT,
+        created_at       TEXT NOT NULL,
+        last_modified_at TEXT NOT NULL,
+        sync_version     INTEGER NOT NULL DEFAULT 1,
+        device_id        TEXT NOT NULL,
+        deleted          INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+    );
+    CREATE INDEX note_by_tune ON note (tune_id, deleted, last_modified_at);
+
+    CREATE TABLE reference (
+        id               TEXT PRIMARY KEY NOT NULL,
+        tune_id          TEXT NOT NULL,
+        url              TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        title            TEXT,
+        comment          TEXT,
+        user_id          TEXT,
+        created_at       TEXT NOT NULL,
+        last_modified_at TEXT NOT NULL,
+        sync_version     INTEGER NOT NULL DEFAULT 1,
+        device_id        TEXT NOT NULL,
+        deleted          INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+    );
+    CREATE INDEX reference_by_tune ON reference (tune_id, deleted);
+
+    CREATE TABLE tag (
+        id               TEXT PRIMARY KEY NOT NULL,
+        tune_id          TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        user_id          TEXT,
+        created_at       TEXT NOT NULL,
+        last_modified_at TEXT NOT NULL,
+        sync_version     INTEGER NOT NULL DEFAULT 1,
+        device_id        TEXT NOT NULL,
+        deleted          INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+    );
+    CREATE INDEX tag_by_tune ON tag (tune_id, deleted);
+    CREATE INDEX tag_by_name ON tag (deleted, name COLLATE NOCASE, tune_id);
+
+    CREATE TABLE sync_base (
+        table_name   TEXT NOT NULL,
+        id           TEXT NOT NULL,
+        sync_version INTEGER NOT NULL,
+        content      TEXT NOT NULL,
+        PRIMARY KEY (table_name, id)
+    ) WITHOUT ROWID;
+
+    -- Tune contents are now keyed by column name: the field `tune_type` is the column `type`.
+    INSERT INTO sync_base (table_name, id, sync_version, content)
+    SELECT 'tune', id, sync_version,
+           json_remove(json_set(content, '$.fields.type', json_extract(content, '$.fields.tune_type')),
+                       '$.fields.tune_type')
+    FROM tune_base;
+    DROP TABLE tune_base;
+    UPDATE sync_conflict SET
+        base = CASE WHEN base IS NULL THEN NULL ELSE
+            json_remove(json_set(base, '$.fields.type', json_extract(base, '$.fields.tune_type')), '$.fields.tune_type') END,
+        mine = json_remove(json_set(mine, '$.fields.type', json_extract(mine, '$.fields.tune_type')), '$.fields.tune_type'),
+        theirs = json_remove(json_set(theirs, '$.fields.type', json_extract(theirs, '$.fields.tune_type')), '$.fields.tune_type')
+    WHERE table_name = 'tune';
+
+    UPDATE sync_cursor SET table_name = '*' WHERE table_name = 'tune';
+    "#,
 ];
 
 /// The schema version this build creates and understands.

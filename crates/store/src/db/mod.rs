@@ -1,16 +1,22 @@
-//! The local SQLite data layer: schema migrations, the tune store and the list queries.
+//! The local SQLite data layer: schema migrations, the synced tables (tunes, repertoires,
+//! notes, references, tags), the outbox, reconciling server versions, and the list queries.
 //!
 //! Everything here is synchronous rusqlite, the same code in the browser worker (over
 //! the OPFS VFS) and in native tests (over a temp-file or in-memory database).
 
+// One-way stack, bottom first: records (rows by declaration) → outbox (the queue) →
+// changes (local writes) → tunes / library (the musician's operations) → reconcile
+// (server versions in) → adopt.
 mod adopt;
+mod changes;
+mod library;
 mod list;
 mod migrations;
 mod outbox;
 mod reconcile;
+mod records;
 mod tunes;
 
-pub use outbox::TUNE_TABLE;
 pub use reconcile::Reconciled;
 
 pub use migrations::{SCHEMA_VERSION, migrate, migrate_to};

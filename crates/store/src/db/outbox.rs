@@ -1,17 +1,14 @@
 //! The outbox (`sync_queue`): every local write queues its change in the same
 //! transaction; the push takes changes oldest first and records how each went.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
-use tunebook_core::domain::{Timestamp, Tune};
-use tunebook_core::merge::Content;
-use tunebook_core::supabase::rest::ServerTune;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+use tunebook_core::domain::{Timestamp, Uuid};
+use tunebook_core::record::{Record, ServerRecord};
 use tunebook_core::sync::{Coalesce, Operation, QueueItem, QueueStats, QueueStatus, coalesce};
+use tunebook_core::tables::TableId;
 
-use super::tunes::parse_col;
+use super::records::parse_col;
 use super::{Database, DbError};
-
-/// The table whose changes the outbox carries today.
-pub const TUNE_TABLE: &str = "tune";
 
 const ITEM_COLUMNS: &str =
     "id, table_name, record_id, operation, data, created_at, attempts, last_attempt_at, error, status";
@@ -20,13 +17,14 @@ const ITEM_COLUMNS: &str =
 /// [`coalesce`]). Runs inside the caller's transaction: the write and its queue entry
 /// commit together or not at all.
 pub(super) fn enqueue(
-    tx: &Transaction<'_>,
-    table: &str,
-    record_id: &str,
+    tx: &Connection,
+    table: TableId,
+    record_id: Uuid,
     operation: Operation,
     data: Option<&str>,
     now: Timestamp,
 ) -> Result<(), DbError> {
+    let (table, record_id) = (table.name(), record_id.to_string());
     let open: Option<(i64, String, u32)> = tx
         .prepare_cached(
             "SELECT id, operation, attempts FROM sync_queue
@@ -57,6 +55,28 @@ pub(super) fn enqueue(
         (Coalesce::Drop, None) => {}
     }
     Ok(())
+}
+
+/// Queues a change to `record` as it now stands (deletes carry no data).
+pub(super) fn enqueue_record(
+    tx: &Connection,
+    record: &Record,
+    operation: Operation,
+    now: Timestamp,
+) -> Result<(), DbError> {
+    let data = (operation != Operation::Delete).then(|| record.push_change().to_string());
+    enqueue(tx, record.table, record.id, operation, data.as_deref(), now)
+}
+
+/// The row's queued change that has not reached the server, if any.
+pub(super) fn open_item(tx: &Connection, table: TableId, id: Uuid) -> Result<Option<i64>, DbError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT id FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
+             AND status IN ('pending', 'syncing', 'failed') ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![table.name(), id.to_string()], |r| r.get(0))
+        .optional()?)
 }
 
 /// A text column that must hold one of an enum's names.
@@ -98,7 +118,7 @@ impl Database {
             .conn
             .prepare_cached("SELECT count(*) FROM sync_conflict")?
             .query_row([], |r| r.get::<_, i64>(0).map(|n| n as u64))?;
-        stats.pull_cursor = self.pull_cursor(TUNE_TABLE)?;
+        stats.pull_cursor = self.pull_cursor()?;
         stats.oldest_pending_at = self
             .conn
             .prepare_cached("SELECT min(created_at) FROM sync_queue WHERE status = 'pending'")?
@@ -185,21 +205,36 @@ impl Database {
 
     /// Starts pushing: takes up to `limit` pending items, oldest first and at most one per
     /// record, marks them in flight, and returns each with the record's current local
-    /// row (what gets sent: the latest state, deletes included as tombstones).
-    pub fn begin_push(&mut self, limit: u32) -> Result<Vec<(QueueItem, Option<Tune>)>, DbError> {
-        let candidates = self.pending_items(limit)?;
+    /// row (what gets sent: the latest state, deletes included as tombstones), parents'
+    /// tables before children's. `None`: the item names no synced row here. Items in
+    /// `skip` (already tried in this run: waiting for a parent) are left for the next run.
+    pub fn begin_push(
+        &mut self,
+        limit: u32,
+        skip: &[i64],
+    ) -> Result<Vec<(QueueItem, Option<Record>)>, DbError> {
+        let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM sync_queue
+             WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?2)) ORDER BY id LIMIT ?1"
+        ))?;
+        let candidates =
+            stmt.query_map(params![limit, skip], item_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        drop(stmt);
         let mut seen = std::collections::HashSet::new();
         let mut batch = Vec::with_capacity(candidates.len());
         for item in candidates {
             if !seen.insert((item.table_name.clone(), item.record_id.clone())) {
                 continue;
             }
-            let row = match item.record_id.parse() {
-                Ok(id) if item.table_name == TUNE_TABLE => self.get_tune_any(id)?,
+            let row = match (TableId::parse(&item.table_name), item.record_id.parse()) {
+                (Some(table), Ok(id)) => super::records::read(&self.conn, table, id)?,
                 _ => None,
             };
             batch.push((item, row));
         }
+        // Stable: within a table, oldest first.
+        batch.sort_by_key(|(_, row)| row.as_ref().map_or(usize::MAX, |r| r.table.rank()));
         let ids: Vec<i64> = batch.iter().map(|(item, _)| item.id).collect();
         self.mark_syncing(&ids)?;
         Ok(batch)
@@ -208,15 +243,14 @@ impl Database {
     /// Finishes a successful push in one transaction: removes the pushed items and takes
     /// the server's bookkeeping (version, owner) into the local rows. The musician's
     /// fields are left alone: they may have been edited while the request was out.
-    pub fn complete_push(&mut self, ids: &[i64], server_rows: &[ServerTune]) -> Result<(), DbError> {
+    pub fn complete_push(&mut self, ids: &[i64], server_rows: &[ServerRecord]) -> Result<(), DbError> {
         let tx = self.conn.transaction()?;
         delete_items(&tx, ids)?;
         for row in server_rows {
-            let id = row.tune.id.to_string();
-            tx.prepare_cached("UPDATE tune SET sync_version = ?2, user_id = ?3 WHERE id = ?1")?
-                .execute(params![id, row.tune.sync_version, row.tune.user_id.map(|u| u.to_string()),])?;
+            let r = &row.record;
+            super::records::set_server_meta(&tx, r.table, r.id, r.sync_version, r.user_id)?;
             // The server's content at this version: the base for later merges.
-            super::reconcile::set_base(&tx, &id, row.tune.sync_version, &Content::from(&row.tune))?;
+            super::records::set_base(&tx, r)?;
         }
         tx.commit()?;
         Ok(())
@@ -249,7 +283,7 @@ pub(super) fn delete_items(tx: &Transaction<'_>, ids: &[i64]) -> Result<(), DbEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tunebook_core::domain::{Tune, TuneDraft, Uuid};
+    use tunebook_core::domain::{TuneDraft, Uuid};
 
     fn draft(title: &str) -> TuneDraft {
         TuneDraft { title: title.into(), ..TuneDraft::default() }
@@ -260,8 +294,10 @@ mod tests {
             .unwrap()
             .into_iter()
             .map(|i| {
-                let title =
-                    i.data.and_then(|d| serde_json::from_str::<Tune>(&d).ok()).map(|t| t.fields.title);
+                let title = i
+                    .data
+                    .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                    .and_then(|d| d["title"].as_str().map(str::to_string));
                 (i.operation, i.status, title)
             })
             .collect()
@@ -269,7 +305,7 @@ mod tests {
 
     /// Pushes everything queued as if the server accepted it.
     fn push_all(db: &mut Database) {
-        let batch = db.begin_push(100).unwrap();
+        let batch = db.begin_push(100, &[]).unwrap();
         let ids: Vec<i64> = batch.iter().map(|(i, _)| i.id).collect();
         db.complete_push(&ids, &[]).unwrap();
     }
@@ -315,7 +351,7 @@ mod tests {
     fn an_insert_that_may_have_reached_the_server_is_deleted_there() {
         let mut db = Database::open_in_memory().unwrap();
         let t = db.create_tune(&draft("Maybe sent")).unwrap();
-        let batch = db.begin_push(100).unwrap();
+        let batch = db.begin_push(100, &[]).unwrap();
         // The reply was lost: the item goes back in line with one attempt behind it.
         db.mark_pending(&[batch[0].0.id], "connection closed").unwrap();
         db.delete_tune(t.id).unwrap();
@@ -326,7 +362,7 @@ mod tests {
     fn an_edit_during_a_push_queues_behind_it() {
         let mut db = Database::open_in_memory().unwrap();
         let t = db.create_tune(&draft("A1")).unwrap();
-        let batch = db.begin_push(100).unwrap();
+        let batch = db.begin_push(100, &[]).unwrap();
         db.update_tune(t.id, &draft("A2")).unwrap();
         assert_eq!(
             queue(&db),
@@ -360,7 +396,7 @@ mod tests {
         db.set_clock(|| Timestamp(1_000));
         let a = db.create_tune(&draft("A")).unwrap();
         let b = db.create_tune(&draft("B")).unwrap();
-        let batch = db.begin_push(100).unwrap();
+        let batch = db.begin_push(100, &[]).unwrap();
         assert_eq!(batch.len(), 2);
         assert_eq!(batch[0].1.as_ref().map(|t| t.id), Some(a.id), "the current row travels with its item");
         let stats = db.queue_stats().unwrap();
@@ -370,14 +406,17 @@ mod tests {
 
         // A refused item is kept with the server's message and skipped afterwards.
         db.mark_failed(&[batch[1].0.id], "new row violates row-level security policy").unwrap();
-        let mut server_a = db.get_tune(a.id).unwrap().unwrap();
+        let mut server_a = Record::from(&db.get_tune(a.id).unwrap().unwrap());
         server_a.sync_version = 4;
         server_a.user_id = Some(Uuid::now_v7());
-        db.complete_push(&[batch[0].0.id], &[ServerTune { tune: server_a.clone(), change_number: 9 }])
+        db.complete_push(&[batch[0].0.id], &[ServerRecord { record: server_a.clone(), change_number: 9 }])
             .unwrap();
         let local_a = db.get_tune(a.id).unwrap().unwrap();
         assert_eq!((local_a.sync_version, local_a.user_id), (4, server_a.user_id));
-        assert!(db.begin_push(100).unwrap().is_empty(), "failed items are not pushed again by themselves");
+        assert!(
+            db.begin_push(100, &[]).unwrap().is_empty(),
+            "failed items are not pushed again by themselves"
+        );
         let failed = db.failed_items().unwrap();
         assert_eq!((failed.len(), failed[0].record_id.clone()), (1, b.id.to_string()));
         assert!(failed[0].error.as_deref().unwrap().contains("row-level security"));
@@ -390,7 +429,7 @@ mod tests {
             Err(DbError::NotFound),
             "only failed items are discarded"
         );
-        let batch = db.begin_push(100).unwrap();
+        let batch = db.begin_push(100, &[]).unwrap();
         db.mark_failed(&[batch[0].0.id], "still no").unwrap();
         db.discard_failed(failed[0].id).unwrap();
         assert_eq!(db.queue_stats().unwrap(), QueueStats::default());
@@ -403,7 +442,7 @@ mod tests {
         let path = dir.join("t.db");
         let mut db = Database::open(rusqlite::Connection::open(&path).unwrap()).unwrap();
         db.create_tune(&draft("In flight")).unwrap();
-        db.begin_push(100).unwrap();
+        db.begin_push(100, &[]).unwrap();
         drop(db); // the tab closed mid-request
         let db = Database::open(rusqlite::Connection::open(&path).unwrap()).unwrap();
         let stats = db.queue_stats().unwrap();

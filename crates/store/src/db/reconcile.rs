@@ -1,18 +1,25 @@
-//! Bringing the server's versions of tunes into this device: rows pulled from the
-//! server, and pushes the server answered with a newer version. A row never overwrites a
-//! local change that has not reached the server: the two are merged (fields changed on
-//! one side only), and what cannot be merged becomes a conflict, with both versions kept
-//! until the musician decides.
+//! Bringing the server's versions of rows into this device, for every synced table:
+//! rows pulled from the server, and pushes the server answered with a newer version. A
+//! row never overwrites a local change that has not reached the server: the two are
+//! merged (fields changed on one side only), and what cannot be merged becomes a
+//! conflict, with both versions kept until the musician decides. What to do with each
+//! pulled row is decided by [`plan_pulled`]; this module carries it out.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use tunebook_core::domain::{Timestamp, Tune, Uuid};
+use tunebook_core::domain::{Timestamp, Uuid};
 use tunebook_core::merge::{Conflict, Content, Part, Side, resolve, three_way};
-use tunebook_core::supabase::rest::{PulledPage, ServerTune};
+use tunebook_core::reconcile::{PullAction, plan_pulled};
+use tunebook_core::record::{Record, ServerRecord};
+use tunebook_core::supabase::rest::PulledPage;
 use tunebook_core::sync::{Operation, PullReport, UnreadableRow};
+use tunebook_core::tables::TableId;
 
-use super::outbox::{TUNE_TABLE, enqueue};
-use super::tunes::{get, insert, replace};
+use super::outbox::{enqueue_record, open_item};
+use super::records::{self, read, set_base, upsert, write_content};
 use super::{Database, DbError};
+
+/// The key of the one pull cursor (the server's change numbers span every table).
+pub(super) const CURSOR_KEY: &str = "*";
 
 /// How a server version met a local change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,156 +40,119 @@ fn from_json<T: serde::de::DeserializeOwned>(idx: usize, text: &str) -> rusqlite
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-/// The server's content as last known for a tune, if it is the version `at`.
-fn base_at(tx: &Connection, id: &str, at: i64) -> Result<Option<Content>, DbError> {
+/// Stored content, normalised for its table (older rows may lack newer columns).
+fn content_json(table: TableId, idx: usize, text: &str) -> rusqlite::Result<Content> {
+    let c: Content = from_json(idx, text)?;
+    Ok(Content::new(table, c.fields, c.deleted))
+}
+
+/// The server's content as last known for a row, if it is the version `at`.
+fn base_at(tx: &Connection, table: TableId, id: Uuid, at: i64) -> Result<Option<Content>, DbError> {
     let row: Option<(i64, String)> = tx
-        .prepare_cached("SELECT sync_version, content FROM tune_base WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT sync_version, content FROM sync_base WHERE table_name = ?1 AND id = ?2")?
+        .query_row(params![table.name(), id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     Ok(match row {
-        Some((version, content)) if version == at => Some(from_json(1, &content)?),
+        Some((version, content)) if version == at => Some(content_json(table, 1, &content)?),
         _ => None,
     })
 }
 
-/// Remembers the server's content at a version (the base for later merges).
-pub(super) fn set_base(
-    tx: &Transaction<'_>,
-    id: &str,
-    version: i64,
-    content: &Content,
-) -> Result<(), DbError> {
-    tx.prepare_cached("INSERT OR REPLACE INTO tune_base (id, sync_version, content) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, version, to_json(content)])?;
-    Ok(())
-}
-
-/// The record's queued change that has not reached the server, if any.
-fn open_item(tx: &Connection, id: &str) -> Result<Option<i64>, DbError> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT id FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
-             AND status IN ('pending', 'syncing', 'failed') ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row(params![TUNE_TABLE, id], |r| r.get(0))
-        .optional()?)
-}
-
-/// Writes content and server bookkeeping into a local tune.
-fn write_local(tx: &Transaction<'_>, id: &str, content: &Content, server: &Tune) -> Result<(), DbError> {
-    let f = &content.fields;
-    tx.prepare_cached(
-        "UPDATE tune SET title = ?2, type = ?3, structure = ?4, mode = ?5, genre = ?6, composer = ?7,
-             artist = ?8, release_year = ?9, incipit = ?10, deleted = ?11, sync_version = ?12,
-             user_id = ?13
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        f.title,
-        f.tune_type,
-        f.structure,
-        f.mode,
-        f.genre,
-        f.composer,
-        f.artist,
-        f.release_year,
-        f.incipit,
-        content.deleted,
-        server.sync_version,
-        server.user_id.map(|u| u.to_string()),
-    ])?;
-    Ok(())
-}
-
-/// Takes the server's row as this device's, whole (no local change to keep).
-fn take_theirs(tx: &Transaction<'_>, theirs: &Tune) -> Result<(), DbError> {
-    replace(tx, theirs)?;
-    set_base(tx, &theirs.id.to_string(), theirs.sync_version, &Content::from(theirs))
-}
-
-/// Merges a newer server version into a local tune that has an unsent change.
-fn reconcile(
-    tx: &Transaction<'_>,
-    mine: &Tune,
-    theirs: &Tune,
-    item: Option<i64>,
-    now: Timestamp,
-) -> Result<Reconciled, DbError> {
-    let id = mine.id.to_string();
-    let base = base_at(tx, &id, mine.sync_version)?;
-    let (mine_content, theirs_content) = (Content::from(mine), Content::from(theirs));
-    let merge = three_way(base.as_ref(), &mine_content, &theirs_content);
-    if !merge.conflicts.is_empty() {
-        tx.prepare_cached(
-            "INSERT INTO sync_conflict (table_name, record_id, base, mine, theirs, theirs_version, parts, detected_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (table_name, record_id) DO UPDATE SET base = excluded.base, mine = excluded.mine,
-                 theirs = excluded.theirs, theirs_version = excluded.theirs_version, parts = excluded.parts,
-                 detected_at = excluded.detected_at",
-        )?
-        .execute(params![
-            TUNE_TABLE,
-            id,
-            base.as_ref().map(to_json),
-            to_json(&mine_content),
-            to_json(&theirs_content),
-            theirs.sync_version,
-            to_json(&merge.conflicts),
-            now.to_string(),
-        ])?;
-        // Both versions are kept (mine in the tune, theirs in the conflict); nothing is
-        // sent until the musician decides.
-        if let Some(item) = item {
-            tx.prepare_cached("DELETE FROM sync_queue WHERE id = ?1")?.execute([item])?;
-        }
-        return Ok(Reconciled::Conflict);
-    }
-    apply_merge(tx, mine.id, &merge.merged, theirs, item, now)?;
-    Ok(Reconciled::Merged)
-}
-
-/// Makes `merged` this device's tune on top of the server's version `theirs`, and queues
-/// whatever it adds to that version (nothing, if they are the same).
-fn apply_merge(
-    tx: &Transaction<'_>,
-    id: Uuid,
-    merged: &Content,
-    theirs: &Tune,
-    item: Option<i64>,
-    now: Timestamp,
-) -> Result<(), DbError> {
-    let key = id.to_string();
-    let theirs_content = Content::from(theirs);
-    write_local(tx, &key, merged, theirs)?;
-    set_base(tx, &key, theirs.sync_version, &theirs_content)?;
+fn delete_item(tx: &Connection, item: Option<i64>) -> Result<(), DbError> {
     if let Some(item) = item {
         tx.prepare_cached("DELETE FROM sync_queue WHERE id = ?1")?.execute([item])?;
     }
-    if *merged != theirs_content {
-        let local = get(tx, id)?.ok_or(DbError::NotFound)?;
+    Ok(())
+}
+
+/// Keeps both versions of a row for the musician (mine in the row, theirs here); the
+/// row's queued change is held back until they decide.
+fn store_conflict(
+    tx: &Transaction<'_>,
+    mine: &Record,
+    base: Option<&Content>,
+    theirs: &Record,
+    parts: &[Part],
+    item: Option<i64>,
+    now: Timestamp,
+) -> Result<(), DbError> {
+    tx.prepare_cached(
+        "INSERT INTO sync_conflict (table_name, record_id, base, mine, theirs, theirs_version, parts, detected_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (table_name, record_id) DO UPDATE SET base = excluded.base, mine = excluded.mine,
+             theirs = excluded.theirs, theirs_version = excluded.theirs_version, parts = excluded.parts,
+             detected_at = excluded.detected_at",
+    )?
+    .execute(params![
+        mine.table.name(),
+        mine.id.to_string(),
+        base.map(to_json),
+        to_json(&mine.content),
+        to_json(&theirs.content),
+        theirs.sync_version,
+        to_json(&parts),
+        now.to_string(),
+    ])?;
+    delete_item(tx, item)
+}
+
+/// Merges a newer server version into a local row that has an unsent change.
+fn reconcile(
+    tx: &Transaction<'_>,
+    mine: &Record,
+    theirs: &Record,
+    item: Option<i64>,
+    now: Timestamp,
+) -> Result<Reconciled, DbError> {
+    let base = base_at(tx, mine.table, mine.id, mine.sync_version)?;
+    let merge = three_way(mine.table, base.as_ref(), &mine.content, &theirs.content);
+    if !merge.conflicts.is_empty() {
+        store_conflict(tx, mine, base.as_ref(), theirs, &merge.conflicts, item, now)?;
+        return Ok(Reconciled::Conflict);
+    }
+    apply_merge(tx, &merge.merged, theirs, item, now)?;
+    Ok(Reconciled::Merged)
+}
+
+/// Makes `merged` this device's row on top of the server's version `theirs`, and queues
+/// whatever it adds to that version (nothing, if they are the same).
+fn apply_merge(
+    tx: &Transaction<'_>,
+    merged: &Content,
+    theirs: &Record,
+    item: Option<i64>,
+    now: Timestamp,
+) -> Result<(), DbError> {
+    write_content(tx, theirs.table, theirs.id, merged, theirs.sync_version, theirs.user_id)?;
+    set_base(tx, theirs)?;
+    delete_item(tx, item)?;
+    if *merged != theirs.content {
+        let local = read(tx, theirs.table, theirs.id)?.ok_or(DbError::NotFound)?;
         let op = if merged.deleted { Operation::Delete } else { Operation::Update };
-        let data = (!local.deleted).then(|| to_json(&local));
-        enqueue(tx, TUNE_TABLE, &key, op, data.as_deref(), now)?;
+        enqueue_record(tx, &local, op, now)?;
     }
     Ok(())
 }
 
 /// Re-evaluates an open conflict against a newer server version; settles it if the newer
-/// version removes the disagreement.
+/// version removes the disagreement. Returns whether it was settled.
 fn refresh_conflict(
     tx: &Transaction<'_>,
     conflict: &Conflict,
-    theirs: &Tune,
+    theirs: &Record,
     now: Timestamp,
 ) -> Result<bool, DbError> {
+    if conflict.orphan_of().is_some() {
+        // The question is about the parent, which this version does not answer.
+        return Ok(false);
+    }
     let mut updated = conflict.clone();
-    updated.theirs = Content::from(theirs);
+    updated.theirs = theirs.content.clone();
     updated.theirs_version = theirs.sync_version;
     let merge = updated.merge();
     if merge.conflicts.is_empty() {
         tx.prepare_cached("DELETE FROM sync_conflict WHERE id = ?1")?.execute([conflict.id])?;
-        apply_merge(tx, conflict.record_id, &merge.merged, theirs, None, now)?;
+        apply_merge(tx, &merge.merged, theirs, None, now)?;
         return Ok(true);
     }
     tx.prepare_cached("UPDATE sync_conflict SET theirs = ?2, theirs_version = ?3, parts = ?4 WHERE id = ?1")?
@@ -196,77 +166,125 @@ fn refresh_conflict(
 }
 
 fn conflict_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Conflict> {
+    let table_name: String = row.get(1)?;
+    let table = TableId::parse(&table_name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, "unknown table".into())
+    })?;
+    let record_id: String = row.get(2)?;
     Ok(Conflict {
         id: row.get(0)?,
-        record_id: super::tunes::parse_col(row, 1)?,
-        base: row.get::<_, Option<String>>(2)?.map(|b| from_json(2, &b)).transpose()?,
-        mine: from_json(3, &row.get::<_, String>(3)?)?,
-        theirs: from_json(4, &row.get::<_, String>(4)?)?,
-        theirs_version: row.get(5)?,
-        parts: from_json::<Vec<Part>>(6, &row.get::<_, String>(6)?)?,
-        detected_at: super::tunes::parse_col(row, 7)?,
+        table,
+        record_id: record_id.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        base: row.get::<_, Option<String>>(3)?.map(|b| content_json(table, 3, &b)).transpose()?,
+        mine: content_json(table, 4, &row.get::<_, String>(4)?)?,
+        theirs: content_json(table, 5, &row.get::<_, String>(5)?)?,
+        theirs_version: row.get(6)?,
+        parts: from_json::<Vec<Part>>(7, &row.get::<_, String>(7)?)?,
+        detected_at: row.get::<_, String>(8)?.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        parent_title: None,
     })
 }
 
-const CONFLICT_COLUMNS: &str = "id, record_id, base, mine, theirs, theirs_version, parts, detected_at";
+/// Names what a conflicting row belongs to (its first parent's title), for the page.
+fn with_parent_title(conn: &Connection, mut conflict: Conflict) -> Result<Conflict, DbError> {
+    if let Some(parent) = conflict.table.spec().parents.first()
+        && let Some(id) = conflict.mine.get(parent.column).as_str().and_then(|s| s.parse().ok())
+    {
+        conflict.parent_title =
+            read(conn, parent.table, id)?.map(|p| p.content.text(parent.table.spec().title_column));
+    }
+    Ok(conflict)
+}
 
-fn conflict_for(tx: &Connection, record_id: &str) -> Result<Option<Conflict>, DbError> {
+const CONFLICT_COLUMNS: &str =
+    "id, table_name, record_id, base, mine, theirs, theirs_version, parts, detected_at";
+
+fn conflict_for(tx: &Connection, table: TableId, id: Uuid) -> Result<Option<Conflict>, DbError> {
     Ok(tx
         .prepare_cached(&format!(
             "SELECT {CONFLICT_COLUMNS} FROM sync_conflict WHERE table_name = ?1 AND record_id = ?2"
         ))?
-        .query_row(params![TUNE_TABLE, record_id], conflict_from_row)
+        .query_row(params![table.name(), id.to_string()], conflict_from_row)
         .optional()?)
+}
+
+/// After `row` landed: rows whose parent is gone while they were changed here become
+/// orphan conflicts ("restore the tune, or delete the note?"). Two ways in: a pulled
+/// parent delete meets local children with unsent changes, or a pulled live child meets
+/// its parent deleted here. Returns how many conflicts were found.
+fn find_orphans(tx: &Transaction<'_>, row: &Record, now: Timestamp) -> Result<u32, DbError> {
+    let mut found = 0;
+    if row.deleted() {
+        for (child, column) in row.table.children() {
+            for child_id in records::live_children(tx, child, column, row.id)? {
+                let Some(item) = open_item(tx, child, child_id)? else { continue };
+                let Some(mine) = read(tx, child, child_id)? else { continue };
+                let parts = [Part::Parent(column.to_string())];
+                store_conflict(tx, &mine, None, &mine, &parts, Some(item), now)?;
+                found += 1;
+            }
+        }
+        return Ok(found);
+    }
+    for parent in row.table.spec().parents {
+        let Some(parent_id) = row.parent_id(parent.column) else { continue };
+        let gone = read(tx, parent.table, parent_id)?.is_some_and(|p| p.deleted());
+        if gone && conflict_for(tx, row.table, row.id)?.is_none() {
+            let mine = read(tx, row.table, row.id)?.ok_or(DbError::NotFound)?;
+            let parts = [Part::Parent(parent.column.to_string())];
+            store_conflict(tx, &mine, None, &mine, &parts, open_item(tx, row.table, row.id)?, now)?;
+            found += 1;
+        }
+    }
+    Ok(found)
 }
 
 impl Database {
     /// A pushed change met a newer server version: merge, or keep both for the musician.
-    pub fn push_conflict(&mut self, item_id: i64, theirs: &ServerTune) -> Result<Reconciled, DbError> {
+    pub fn push_conflict(&mut self, item_id: i64, theirs: &ServerRecord) -> Result<Reconciled, DbError> {
         let now = self.now();
+        let theirs = &theirs.record;
         let tx = self.conn.transaction()?;
-        let Some(mine) = get(&tx, theirs.tune.id)? else {
+        let Some(mine) = read(&tx, theirs.table, theirs.id)? else {
             tx.execute("DELETE FROM sync_queue WHERE id = ?1", [item_id])?;
-            insert(&tx, &theirs.tune)?;
-            set_base(
-                &tx,
-                &theirs.tune.id.to_string(),
-                theirs.tune.sync_version,
-                &Content::from(&theirs.tune),
-            )?;
+            upsert(&tx, theirs)?;
+            set_base(&tx, theirs)?;
             tx.commit()?;
             return Ok(Reconciled::Merged);
         };
-        let outcome = reconcile(&tx, &mine, &theirs.tune, Some(item_id), now)?;
+        let outcome = reconcile(&tx, &mine, theirs, Some(item_id), now)?;
         tx.commit()?;
         Ok(outcome)
     }
 
-    /// Where the pull of `table` has got to (0: from the start).
-    pub fn pull_cursor(&self, table: &str) -> Result<i64, DbError> {
+    /// Where the pull has got to: the server's change number of the last row applied
+    /// (0: from the start). One cursor covers every table.
+    pub fn pull_cursor(&self) -> Result<i64, DbError> {
         Ok(self
             .conn
             .prepare_cached("SELECT change_number FROM sync_cursor WHERE table_name = ?1")?
-            .query_row([table], |r| r.get(0))
+            .query_row([CURSOR_KEY], |r| r.get(0))
             .optional()?
             .unwrap_or(0))
     }
 
-    /// Applies one page of pulled rows and advances the cursor, in one transaction.
-    /// Unreadable rows are set aside in `sync_quarantine`; the cursor moves past them too.
+    /// Applies one page of pulled rows (of any tables) and advances the cursor, in one
+    /// transaction. Unreadable rows are set aside in `sync_quarantine`; the cursor moves
+    /// past them too.
     pub fn apply_pulled(&mut self, page: &PulledPage) -> Result<PullReport, DbError> {
         let now = self.now();
-        let rows = &page.rows;
+        let mut cursor = self.pull_cursor()?;
         let tx = self.conn.transaction()?;
         let mut report = PullReport {
             rows: page.len() as u32,
             quarantined: page.unreadable.len() as u32,
+            total: page.total,
             ..PullReport::default()
         };
-        let mut cursor: i64 = tx
-            .prepare_cached("SELECT change_number FROM sync_cursor WHERE table_name = ?1")?
-            .query_row([TUNE_TABLE], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
         for bad in &page.unreadable {
             cursor = cursor.max(bad.change_number);
             tx.prepare_cached(
@@ -283,50 +301,41 @@ impl Database {
                 now.to_string()
             ])?;
         }
-        for row in rows {
-            let theirs = &row.tune;
-            let id = theirs.id.to_string();
+        for row in &page.rows {
+            let theirs = &row.record;
             cursor = cursor.max(row.change_number);
             tx.prepare_cached("DELETE FROM sync_quarantine WHERE table_name = ?1 AND record_id = ?2")?
-                .execute(params![TUNE_TABLE, id])?;
-            if let Some(conflict) = conflict_for(&tx, &id)? {
-                if refresh_conflict(&tx, &conflict, theirs, now)? {
-                    report.applied += 1;
-                }
-                continue;
-            }
-            match get(&tx, theirs.id)? {
-                None => {
-                    insert(&tx, theirs)?;
-                    set_base(&tx, &id, theirs.sync_version, &Content::from(theirs))?;
-                    report.applied += 1;
-                }
-                Some(mine) => match open_item(&tx, &id)? {
-                    None if theirs.sync_version == mine.sync_version
-                        && Content::from(&mine) == Content::from(theirs) =>
+                .execute(params![theirs.table.name(), theirs.id.to_string()])?;
+            let conflict = conflict_for(&tx, theirs.table, theirs.id)?;
+            let mine = read(&tx, theirs.table, theirs.id)?;
+            let item = open_item(&tx, theirs.table, theirs.id)?;
+            match plan_pulled(mine.as_ref(), item.is_some(), conflict.is_some(), theirs) {
+                PullAction::RefreshConflict => {
+                    if let Some(conflict) = conflict
+                        && refresh_conflict(&tx, &conflict, theirs, now)?
                     {
-                        // This device's own write coming back.
-                        set_base(&tx, &id, theirs.sync_version, &Content::from(theirs))?;
-                    }
-                    None => {
-                        take_theirs(&tx, theirs)?;
                         report.applied += 1;
                     }
-                    Some(_) if theirs.sync_version <= mine.sync_version => {
-                        // Not newer than what the local change started from.
-                        if theirs.sync_version == mine.sync_version {
-                            set_base(&tx, &id, theirs.sync_version, &Content::from(theirs))?;
-                        }
-                    }
-                    Some(item) => match reconcile(&tx, &mine, theirs, Some(item), now)? {
+                }
+                PullAction::Insert | PullAction::TakeTheirs => {
+                    upsert(&tx, theirs)?;
+                    set_base(&tx, theirs)?;
+                    report.applied += 1;
+                }
+                PullAction::Echo | PullAction::KeepMine { rebase: true } => set_base(&tx, theirs)?,
+                PullAction::KeepMine { rebase: false } => {}
+                PullAction::Merge => {
+                    let mine = mine.ok_or(DbError::NotFound)?;
+                    match reconcile(&tx, &mine, theirs, item, now)? {
                         Reconciled::Merged => report.applied += 1,
                         Reconciled::Conflict => report.conflicts += 1,
-                    },
-                },
+                    }
+                }
             }
+            report.conflicts += find_orphans(&tx, theirs, now)?;
         }
         tx.prepare_cached("INSERT OR REPLACE INTO sync_cursor (table_name, change_number) VALUES (?1, ?2)")?
-            .execute(params![TUNE_TABLE, cursor])?;
+            .execute(params![CURSOR_KEY, cursor])?;
         tx.commit()?;
         report.cursor = cursor;
         Ok(report)
@@ -357,46 +366,61 @@ impl Database {
         let mut stmt =
             self.conn.prepare_cached(&format!("SELECT {CONFLICT_COLUMNS} FROM sync_conflict ORDER BY id"))?;
         let rows = stmt.query_map([], conflict_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        rows.into_iter().map(|c| with_parent_title(&self.conn, c)).collect()
     }
 
     /// Settles a conflict: each conflicting part from the chosen side (the rest merged).
-    /// The result becomes this device's tune, on top of the server's version, and is
-    /// pushed like any other change.
+    /// The result becomes this device's row, on top of the server's version, and is
+    /// pushed like any other change. For an orphan, [`Side::Mine`] restores the parent
+    /// and keeps the row; [`Side::Theirs`] deletes the row.
     pub fn resolve_conflict(&mut self, id: i64, choices: &[(Part, Side)]) -> Result<(), DbError> {
         let now = self.now();
+        let device = self.device_id.clone();
         let tx = self.conn.transaction()?;
         let conflict = tx
             .prepare_cached(&format!("SELECT {CONFLICT_COLUMNS} FROM sync_conflict WHERE id = ?1"))?
             .query_row([id], conflict_from_row)
             .optional()?
             .ok_or(DbError::NotFound)?;
-        let merge = conflict.merge();
-        let content = resolve(&merge, &conflict.theirs, choices);
-        let mine = get(&tx, conflict.record_id)?.ok_or(DbError::NotFound)?;
-        // The resolution sits on top of the server's version, so it pushes cleanly.
-        let theirs = Tune {
-            fields: conflict.theirs.fields.clone(),
-            deleted: conflict.theirs.deleted,
-            sync_version: conflict.theirs_version,
-            ..mine
-        };
-        apply_merge(&tx, conflict.record_id, &content, &theirs, None, now)?;
+        let mine = read(&tx, conflict.table, conflict.record_id)?.ok_or(DbError::NotFound)?;
+        if let Some((parent_table, parent_id)) = conflict.orphan_of() {
+            let keep = choices.iter().any(|(p, side)| matches!(p, Part::Parent(_)) && *side == Side::Mine);
+            if keep {
+                if let Some(mut parent) = read(&tx, parent_table, parent_id)?
+                    && parent.deleted()
+                {
+                    parent.content.deleted = false;
+                    parent.last_modified_at = now;
+                    parent.device_id = device.clone();
+                    upsert(&tx, &parent)?;
+                    enqueue_record(&tx, &parent, Operation::Update, now)?;
+                }
+                enqueue_record(&tx, &mine, Operation::Update, now)?;
+            } else {
+                super::changes::delete_cascade(&tx, conflict.table, conflict.record_id, now, &device)?;
+            }
+        } else {
+            let content = resolve(&conflict.merge(), &conflict.theirs, choices);
+            // The resolution sits on top of the server's version, so it pushes cleanly.
+            let theirs =
+                Record { content: conflict.theirs.clone(), sync_version: conflict.theirs_version, ..mine };
+            apply_merge(&tx, &content, &theirs, None, now)?;
+        }
         tx.execute("DELETE FROM sync_conflict WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
     }
 
-    /// The conflict for a tune, if there is one.
-    pub fn conflict_for_tune(&self, id: Uuid) -> Result<Option<Conflict>, DbError> {
-        conflict_for(&self.conn, &id.to_string())
+    /// The conflict for a row, if there is one.
+    pub fn conflict_for(&self, table: TableId, id: Uuid) -> Result<Option<Conflict>, DbError> {
+        conflict_for(&self.conn, table, id)
     }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use tunebook_core::domain::{Field, TuneDraft};
+    use tunebook_core::domain::{Tune, TuneDraft};
     use tunebook_core::sync::QueueStatus;
 
     fn draft(title: &str, mode: &str) -> TuneDraft {
@@ -405,21 +429,25 @@ mod tests {
 
     /// The server's copy of a local tune after `edit`, at `version`, with a change number.
     /// A pulled page of readable rows.
-    fn pulled(rows: Vec<ServerTune>) -> PulledPage {
-        PulledPage { rows, unreadable: Vec::new() }
+    fn pulled(rows: Vec<ServerRecord>) -> PulledPage {
+        PulledPage { rows, ..PulledPage::default() }
     }
 
-    fn server(local: &Tune, version: i64, change: i64, edit: impl FnOnce(&mut Tune)) -> ServerTune {
+    fn server(local: &Tune, version: i64, change: i64, edit: impl FnOnce(&mut Tune)) -> ServerRecord {
         let mut tune = Tune { sync_version: version, device_id: "other-device".into(), ..local.clone() };
         edit(&mut tune);
-        ServerTune { tune, change_number: change }
+        ServerRecord { record: Record::from(&tune), change_number: change }
+    }
+
+    fn title() -> Part {
+        Part::Field("title".into())
     }
 
     /// A device with one tune that the server has at version 2 (pushed and confirmed).
     fn synced_device(title: &str, mode: &str) -> (Database, Tune) {
         let mut db = Database::open_in_memory().unwrap();
         let t = db.create_tune(&draft(title, mode)).unwrap();
-        let batch = db.begin_push(10).unwrap();
+        let batch = db.begin_push(10, &[]).unwrap();
         let confirmed = server(&t, 2, 1, |_| {});
         db.complete_push(&[batch[0].0.id], std::slice::from_ref(&confirmed)).unwrap();
         let t = db.get_tune(t.id).unwrap().unwrap();
@@ -434,18 +462,18 @@ mod tests {
         let other = Tune { id: Uuid::now_v7(), ..local.clone() };
         let good = server(&other, 1, 5, |t| t.fields.title = "Good".into());
         let bad = UnreadableRow {
-            table_name: TUNE_TABLE.into(),
+            table_name: "tune".into(),
             record_id: "01930000-0000-7000-8000-0000000000ff".into(),
             change_number: 6,
             reason: "created_at: not a timestamp".into(),
             raw: r#"{"created_at":"infinity"}"#.into(),
         };
-        let page = PulledPage { rows: vec![good.clone()], unreadable: vec![bad.clone()] };
+        let page = PulledPage { rows: vec![good.clone()], unreadable: vec![bad.clone()], total: None };
         let report = db.apply_pulled(&page).unwrap();
         assert_eq!((report.rows, report.applied, report.quarantined, report.cursor), (2, 1, 1, 6));
         assert_eq!(db.get_tune(other.id).unwrap().unwrap().fields.title, "Good");
         assert_eq!(db.quarantined().unwrap(), vec![bad.clone()]);
-        assert_eq!(db.pull_cursor(TUNE_TABLE).unwrap(), 6);
+        assert_eq!(db.pull_cursor().unwrap(), 6);
 
         // The server fixes the row: its readable version replaces the quarantined one.
         let fixed_id: Uuid = bad.record_id.parse().unwrap();
@@ -467,7 +495,7 @@ mod tests {
         let rows = [server(&donor, 1, 7, |_| {}), server(&gone, 3, 9, |_| {})];
         let report = db.apply_pulled(&pulled(rows.to_vec())).unwrap();
         assert_eq!((report.rows, report.applied, report.conflicts, report.cursor), (2, 2, 0, 9));
-        assert_eq!(db.pull_cursor(TUNE_TABLE).unwrap(), 9);
+        assert_eq!(db.pull_cursor().unwrap(), 9);
         assert_eq!(db.get_tune(donor.id).unwrap().unwrap().fields.title, "From elsewhere");
         assert!(db.get_tune(gone.id).unwrap().is_none(), "a remote delete is a local tombstone");
         assert!(db.get_tune_any(gone.id).unwrap().unwrap().deleted);
@@ -518,12 +546,12 @@ mod tests {
         let stats = db.queue_stats().unwrap();
         assert_eq!((stats.conflicts, stats.unsynced()), (1, 1));
         let conflicts = db.conflicts().unwrap();
-        assert_eq!(conflicts[0].parts, [Part::Field(Field::Title)]);
-        assert_eq!(conflicts[0].theirs.fields.title, "Kesh Jig");
-        assert_eq!(conflicts[0].base.as_ref().map(|b| b.fields.title.as_str()), Some("Kesh"));
+        assert_eq!(conflicts[0].parts, [title()]);
+        assert_eq!(conflicts[0].theirs.text("title"), "Kesh Jig");
+        assert_eq!(conflicts[0].base.as_ref().map(|b| b.text("title")), Some("Kesh".to_string()));
 
         // Keep mine: queued on top of the server's version.
-        db.resolve_conflict(conflicts[0].id, &[(Part::Field(Field::Title), Side::Mine)]).unwrap();
+        db.resolve_conflict(conflicts[0].id, &[(title(), Side::Mine)]).unwrap();
         assert!(db.conflicts().unwrap().is_empty());
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!((local.fields.title.as_str(), local.sync_version), ("The Kesh Jig", 3));
@@ -536,7 +564,7 @@ mod tests {
         db.update_tune(t.id, &draft("Mine", "G major")).unwrap();
         db.apply_pulled(&pulled(vec![server(&t, 3, 5, |s| s.fields.title = "Theirs".into())])).unwrap();
         let id = db.conflicts().unwrap()[0].id;
-        db.resolve_conflict(id, &[(Part::Field(Field::Title), Side::Theirs)]).unwrap();
+        db.resolve_conflict(id, &[(title(), Side::Theirs)]).unwrap();
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!((local.fields.title.as_str(), local.sync_version), ("Theirs", 3));
         assert!(queue(&db).is_empty());
@@ -574,14 +602,14 @@ mod tests {
     fn a_push_that_meets_a_newer_version_merges_or_conflicts() {
         let (mut db, t) = synced_device("Kesh", "G major");
         db.update_tune(t.id, &draft("The Kesh", "G major")).unwrap();
-        let item = db.begin_push(10).unwrap()[0].0.id;
+        let item = db.begin_push(10, &[]).unwrap()[0].0.id;
         let theirs = server(&t, 3, 5, |s| s.fields.release_year = Some(1990));
         assert_eq!(db.push_conflict(item, &theirs).unwrap(), Reconciled::Merged);
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!((local.fields.title.as_str(), local.fields.release_year), ("The Kesh", Some(1990)));
         assert_eq!(queue(&db), [(Operation::Update, QueueStatus::Pending)], "the merge goes up next");
 
-        let item = db.begin_push(10).unwrap()[0].0.id;
+        let item = db.begin_push(10, &[]).unwrap()[0].0.id;
         let newer = server(&local, 4, 6, |s| s.fields.title = "Kesh Jig".into());
         assert_eq!(db.push_conflict(item, &newer).unwrap(), Reconciled::Conflict);
         assert!(db.pending_items(10).unwrap().is_empty());

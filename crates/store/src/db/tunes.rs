@@ -2,10 +2,13 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
-use super::outbox::{TUNE_TABLE, enqueue};
+use super::outbox::enqueue_record;
+use super::records::parse_col;
 use super::{Database, DbError};
 use tunebook_core::domain::{Timestamp, Tune, TuneDraft, TuneFields, Uuid, validate};
+use tunebook_core::record::Record;
 use tunebook_core::sync::Operation;
+use tunebook_core::tables::TableId;
 
 /// Columns in the order [`tune_from_row`] reads them.
 pub(super) const TUNE_COLUMNS: &str = "id, title, type, structure, mode, genre, composer, artist, \
@@ -18,14 +21,7 @@ impl Database {
         let tune = new_tune(fields, self.now(), &self.device_id);
         let tx = self.conn.transaction()?;
         insert(&tx, &tune)?;
-        enqueue(
-            &tx,
-            TUNE_TABLE,
-            &tune.id.to_string(),
-            Operation::Insert,
-            Some(&row_json(&tune)),
-            tune.created_at,
-        )?;
+        enqueue_record(&tx, &Record::from(&tune), Operation::Insert, tune.created_at)?;
         tx.commit()?;
         Ok(tune)
     }
@@ -39,7 +35,7 @@ impl Database {
             let fields = validate(draft).map_err(DbError::Invalid)?;
             let tune = new_tune(fields, now, &self.device_id);
             insert(&tx, &tune)?;
-            enqueue(&tx, TUNE_TABLE, &tune.id.to_string(), Operation::Insert, Some(&row_json(&tune)), now)?;
+            enqueue_record(&tx, &Record::from(&tune), Operation::Insert, now)?;
         }
         tx.commit()?;
         Ok(drafts.len())
@@ -77,26 +73,15 @@ impl Database {
             return Err(DbError::NotFound);
         }
         let tune = get(&tx, id)?.ok_or(DbError::NotFound)?;
-        enqueue(&tx, TUNE_TABLE, &id.to_string(), Operation::Update, Some(&row_json(&tune)), now)?;
+        enqueue_record(&tx, &Record::from(&tune), Operation::Update, now)?;
         tx.commit()?;
         Ok(tune)
     }
 
-    /// Marks a live tune deleted. The row stays so the delete can reach other devices.
+    /// Marks a live tune deleted, with its notes, references, tags and repertoire
+    /// memberships, in one transaction. The rows stay so the deletes reach other devices.
     pub fn delete_tune(&mut self, id: Uuid) -> Result<(), DbError> {
-        let now = self.now();
-        let tx = self.conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE tune SET deleted = 1, last_modified_at = ?2, device_id = ?3
-             WHERE id = ?1 AND deleted = 0",
-            params![id.to_string(), now.to_string(), self.device_id],
-        )?;
-        if changed == 0 {
-            return Err(DbError::NotFound);
-        }
-        enqueue(&tx, TUNE_TABLE, &id.to_string(), Operation::Delete, None, now)?;
-        tx.commit()?;
-        Ok(())
+        self.delete_row(TableId::Tune, id)
     }
 
     /// A live tune by id; `None` if it does not exist or was deleted.
@@ -125,13 +110,6 @@ impl Database {
     }
 }
 
-/// The full row as the outbox records it.
-fn row_json(tune: &Tune) -> String {
-    // Serializing these plain types cannot fail; an empty record would still be pushed
-    // from the row itself.
-    serde_json::to_string(tune).unwrap_or_default()
-}
-
 /// A never-synced tune made on this device.
 fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
     Tune {
@@ -147,23 +125,14 @@ fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
 }
 
 /// Stores a new tune row (fails if the id exists).
-pub(super) fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
-    write_row(tx, t, "INSERT")
-}
-
-/// Stores a whole tune row, replacing the row with that id if there is one.
-pub(super) fn replace(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
-    write_row(tx, t, "INSERT OR REPLACE")
-}
-
-fn write_row(tx: &Transaction<'_>, t: &Tune, verb: &str) -> Result<(), DbError> {
+fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
     let f = &t.fields;
     let created_at = t.created_at.to_string();
     // Usually equal (a new tune): format once.
     let last_modified_at =
         if t.last_modified_at == t.created_at { created_at.clone() } else { t.last_modified_at.to_string() };
     tx.prepare_cached(&format!(
-        "{verb} INTO tune ({TUNE_COLUMNS})
+        "INSERT INTO tune ({TUNE_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))?
     .execute(params![
@@ -209,31 +178,13 @@ pub(super) fn tune_from_row(row: &Row<'_>) -> rusqlite::Result<Tune> {
             release_year: row.get(8)?,
             incipit: row.get(9)?,
         },
-        user_id: row.get::<_, Option<String>>(10)?.map(|s| parse_text(10, &s)).transpose()?,
+        user_id: row.get::<_, Option<String>>(10)?.and_then(|s| s.parse().ok()),
         created_at: parse_col(row, 11)?,
         last_modified_at: parse_col(row, 12)?,
         sync_version: row.get(13)?,
         device_id: row.get(14)?,
         deleted: row.get(15)?,
     })
-}
-
-/// Reads a text column through `FromStr`, reporting a damaged value as a conversion error.
-pub(super) fn parse_col<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
-where
-    T: std::str::FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    parse_text(idx, &row.get::<_, String>(idx)?)
-}
-
-fn parse_text<T>(idx: usize, s: &str) -> rusqlite::Result<T>
-where
-    T: std::str::FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    s.parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 #[cfg(test)]

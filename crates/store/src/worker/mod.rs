@@ -187,11 +187,8 @@ impl WorkerState {
             let result = match (db, job) {
                 (None, _) => Err(WorkerError::NotOpen),
                 (Some(_), Job::Push) if !claimed => Ok(Response::Pushed(PushReport {
-                    pushed: 0,
-                    failed: 0,
-                    conflicts: 0,
-                    requests: 0,
                     outcome: PushOutcome::AlreadyRunning,
+                    ..PushReport::default()
                 })),
                 (Some(db), Job::Push) => {
                     let report = push::push(&db, &FetchTransport::default(), &config, &token).await;
