@@ -336,7 +336,7 @@ fn the_browser_sync_survives_lost_replies_server_errors_and_an_expired_token() {
     let server = StaticServer::start(&dist_dir());
     let browser = signed_in_browser(&server.url, &proxy.url, 2, "faults@example.org", true);
     browser.wait_for_status("Synced");
-    const PUSH: &str = "POST /rest/v1/rpc/push_tunes";
+    const PUSH: &str = "POST /rest/v1/rpc/push_changes";
 
     // The server applies the push, the reply is lost: the retry is "already so", no
     // duplicate and no conflict.

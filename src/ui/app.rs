@@ -12,7 +12,10 @@ use super::auth_flow::open_current;
 use super::context::AppContext;
 use super::db_client::DbClient;
 use super::header::Header;
-use super::pages::{ConflictsPage, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList};
+use super::pages::{
+    ConflictsPage, RepertoirePage, RepertoiresPage, SettingsPage, SignIn, SignUp, SyncPage, TuneDetail,
+    TuneEditor, TuneList,
+};
 use super::paths;
 use super::pwa;
 use super::shortcuts::KeyboardShortcuts;
@@ -187,7 +190,8 @@ fn Ready(info: OpenInfo, db: DbClient) -> impl IntoView {
             </div>
         }),
     };
-    let (list_db, detail_db, new_db, edit_db) = (db.clone(), db.clone(), db.clone(), db);
+    let (list_db, detail_db, new_db, edit_db) = (db.clone(), db.clone(), db.clone(), db.clone());
+    let repertoire_db = db;
     view! {
         {banner}
         <Routes fallback=|| view! { <NotFound /> }>
@@ -200,6 +204,8 @@ fn Ready(info: OpenInfo, db: DbClient) -> impl IntoView {
             <Route path=path!("/settings") view=SettingsPage />
             <Route path=path!("/sync") view=SyncPage />
             <Route path=path!("/conflicts") view=ConflictsPage />
+            <Route path=path!("/repertoires") view=RepertoiresPage />
+            <Route path=path!("/repertoires/:id") view=move || view! { <RepertoirePage db=repertoire_db.clone() /> } />
         </Routes>
     }
 }

@@ -319,10 +319,7 @@ impl DbClient {
     }
 
     async fn done(&self, request: Request) -> Result<(), WorkerError> {
-        match self.request(request).await? {
-            Response::Done => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.run(request).await
     }
 }
 

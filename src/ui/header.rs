@@ -124,6 +124,7 @@ pub fn Header() -> impl IntoView {
         <header class="site-header">
             <a class="brand" href=paths::href("/") on:click=move |ev| unsaved.guard_click(ev)>"Tunebook"</a>
             <nav aria-label="Main">
+                <a href=paths::href("/repertoires") on:click=move |ev| unsaved.guard_click(ev)>"Repertoires"</a>
                 <a href=paths::href("/settings") on:click=move |ev| unsaved.guard_click(ev)>"Settings"</a>
             </nav>
             <a href=paths::href("/sync") class=status_class title=status_title on:click=move |ev| unsaved.guard_click(ev)>

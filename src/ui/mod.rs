@@ -9,6 +9,7 @@ pub mod db_client;
 mod form;
 mod format;
 mod header;
+mod library_client;
 mod pages;
 pub mod paths;
 mod pwa;

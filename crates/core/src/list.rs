@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::TuneSummary;
+use crate::domain::{TuneSummary, Uuid};
 
 /// A column the list can be sorted by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,6 +61,12 @@ pub struct ListQuery {
     pub offset: u32,
     /// Page size; capped at [`ListQuery::MAX_LIMIT`].
     pub limit: u32,
+    /// Only tunes with this tag (case-insensitive).
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Only tunes in this repertoire.
+    #[serde(default)]
+    pub repertoire: Option<Uuid>,
 }
 
 impl ListQuery {
@@ -80,6 +86,12 @@ impl ListQuery {
         if self.descending {
             parts.push("order=desc".to_string());
         }
+        if let Some(tag) = &self.tag {
+            parts.push(format!("tag={}", percent_encode(tag)));
+        }
+        if let Some(repertoire) = self.repertoire {
+            parts.push(format!("repertoire={repertoire}"));
+        }
         let page = self.offset / self.limit.max(1) + 1;
         if page > 1 {
             parts.push(format!("page={page}"));
@@ -98,6 +110,8 @@ impl ListQuery {
                 "q" => q.filter = value,
                 "sort" => q.sort = SortColumn::from_key(&value).unwrap_or_default(),
                 "order" => q.descending = value == "desc",
+                "tag" => q.tag = Some(value).filter(|t| !t.trim().is_empty()),
+                "repertoire" => q.repertoire = value.parse().ok(),
                 "page" => {
                     let page = value.parse::<u32>().unwrap_or(1).max(1);
                     q.offset = (page - 1).saturating_mul(limit);
@@ -146,7 +160,15 @@ fn percent_decode(text: &str) -> String {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { filter: String::new(), sort: SortColumn::Title, descending: false, offset: 0, limit: 50 }
+        Self {
+            filter: String::new(),
+            sort: SortColumn::Title,
+            descending: false,
+            offset: 0,
+            limit: 50,
+            tag: None,
+            repertoire: None,
+        }
     }
 }
 
@@ -178,8 +200,18 @@ mod tests {
                     descending: true,
                     offset: 100,
                     limit: 50,
+                    tag: None,
+                    repertoire: None,
                 },
                 "q=r%C3%A9%20%26%20co%3F&sort=modified&order=desc&page=3",
+            ),
+            (
+                ListQuery {
+                    tag: Some("session tunes".into()),
+                    repertoire: Some("01901234-5678-7fff-bfff-ffffffffff10".parse().unwrap()),
+                    ..ListQuery::default()
+                },
+                "tag=session%20tunes&repertoire=01901234-5678-7fff-bfff-ffffffffff10",
             ),
             (ListQuery { sort: SortColumn::Type, ..ListQuery::default() }, "sort=type"),
         ];
@@ -195,6 +227,7 @@ mod tests {
         let q = ListQuery::from_query_string("sort=nonsense&page=-4&order=up&x=1&q=%zz+a", 50);
         assert_eq!(q, ListQuery { filter: "%zz a".into(), ..ListQuery::default() });
         assert_eq!(ListQuery::from_query_string("page=0", 50).offset, 0);
+        assert_eq!(ListQuery::from_query_string("tag=&repertoire=nope", 50), ListQuery::default());
         assert_eq!(ListQuery::from_query_string("page=4294967295", 50).offset, u32::MAX);
     }
 }

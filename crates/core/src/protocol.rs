@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::library::{ReferenceDraft, Repertoire, RepertoireDraft, TuneExtras};
 use crate::domain::{Tune, TuneDraft, Uuid};
 use crate::error::DbError;
 use crate::list::{ListQuery, TunePage};
@@ -93,6 +94,62 @@ pub enum Request {
     DiscardFailed {
         id: i64,
     },
+    /// A live tune's notes, references and tags.
+    TuneExtras {
+        tune: Uuid,
+    },
+    AddNote {
+        tune: Uuid,
+        body: String,
+    },
+    UpdateNote {
+        id: Uuid,
+        body: String,
+    },
+    DeleteNote {
+        id: Uuid,
+    },
+    AddReference {
+        tune: Uuid,
+        draft: ReferenceDraft,
+    },
+    UpdateReference {
+        id: Uuid,
+        draft: ReferenceDraft,
+    },
+    DeleteReference {
+        id: Uuid,
+    },
+    AddTag {
+        tune: Uuid,
+        name: String,
+    },
+    RemoveTag {
+        tune: Uuid,
+        name: String,
+    },
+    /// Every tag in use, with how many tunes carry it.
+    AllTags,
+    Repertoires,
+    GetRepertoire {
+        id: Uuid,
+    },
+    /// Creates a repertoire (`id: None`) or updates one.
+    SaveRepertoire {
+        id: Option<Uuid>,
+        draft: RepertoireDraft,
+    },
+    DeleteRepertoire {
+        id: Uuid,
+    },
+    AddToRepertoire {
+        repertoire: Uuid,
+        tunes: Vec<Uuid>,
+    },
+    RemoveFromRepertoire {
+        repertoire: Uuid,
+        tune: Uuid,
+    },
 }
 
 /// The worker's successful answers.
@@ -119,6 +176,13 @@ pub enum Response {
     Quarantined(Vec<UnreadableRow>),
     /// The export document (JSON).
     Exported(String),
+    Extras(TuneExtras),
+    Tags(Vec<(String, u32)>),
+    Repertoires(Vec<Repertoire>),
+    /// The requested repertoire (or the one just saved), `None` if it is gone.
+    Repertoire(Option<Repertoire>),
+    /// How many rows an operation touched.
+    Count(usize),
     /// Done, nothing to report.
     Done,
 }
@@ -142,6 +206,11 @@ impl Response {
             Response::Items(_) => "Items",
             Response::Quarantined(_) => "Quarantined",
             Response::Exported(_) => "Exported",
+            Response::Extras(_) => "Extras",
+            Response::Tags(_) => "Tags",
+            Response::Repertoires(_) => "Repertoires",
+            Response::Repertoire(_) => "Repertoire",
+            Response::Count(_) => "Count",
             Response::Done => "Done",
         }
     }

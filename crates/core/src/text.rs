@@ -6,6 +6,38 @@ pub fn tune_count(matched: u64, total: u64) -> String {
     if matched == total { format!("{total} {noun}") } else { format!("{matched} of {total} {noun}") }
 }
 
+/// What the musician reads for a queued change or a set-aside row of `table_name`:
+/// a tune's title ("The Kesh"), another row's kind and text ("Note “Slower in the B
+/// part”", "Tag “session”"), or, when the change carries no text (a delete), its kind
+/// and id.
+pub fn row_label(table_name: &str, record_id: &str, data: Option<&str>) -> String {
+    use crate::tables::TableId;
+    let table = TableId::parse(table_name);
+    let noun = match table {
+        Some(TableId::RepertoireTune) => "Tune in a repertoire",
+        Some(t) => t.spec().noun,
+        None => "Row",
+    };
+    let mut noun_cased = noun.to_string();
+    if let Some(first) = noun_cased.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let text = table
+        .filter(|t| *t != TableId::RepertoireTune)
+        .zip(data.and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()))
+        .and_then(|(t, row)| row.get(t.spec().title_column)?.as_str().map(str::to_string))
+        .filter(|t| !t.trim().is_empty());
+    match (table, text) {
+        (Some(TableId::Tune), Some(title)) => title,
+        (_, Some(text)) => {
+            let short: String = text.chars().take(60).collect();
+            let ellipsis = if short.len() < text.len() { "…" } else { "" };
+            format!("{noun_cased} “{short}{ellipsis}”")
+        }
+        (_, None) => format!("{noun_cased} {record_id}"),
+    }
+}
+
 /// "Showing 51–100" for a page of `len` rows starting at `offset` (empty when no rows).
 pub fn page_range(offset: u32, len: usize) -> String {
     if len == 0 { String::new() } else { format!("Showing {}–{}", offset + 1, offset as usize + len) }
@@ -140,5 +172,28 @@ mod tests {
         assert_eq!(page_range(0, 0), "");
         assert_eq!(page_range(0, 50), "Showing 1–50");
         assert_eq!(page_range(50, 3), "Showing 51–53");
+    }
+
+    #[test]
+    fn rows_are_labelled_for_the_musician() {
+        let cases = [
+            ("tune", Some(r#"{"title":"The Kesh","type":"jig"}"#), "The Kesh"),
+            ("note", Some(r#"{"body":"Slower in the B part"}"#), "Note “Slower in the B part”"),
+            ("tag", Some(r#"{"name":"session"}"#), "Tag “session”"),
+            (
+                "reference",
+                Some(r#"{"url":"https://thesession.org/tunes/55"}"#),
+                "Reference “https://thesession.org/tunes/55”",
+            ),
+            ("repertoire_tune", Some(r#"{"tune_id":"x"}"#), "Tune in a repertoire 01"),
+            ("note", None, "Note 01"),
+            ("tune", Some("not json"), "Tune 01"),
+            ("setlist", None, "Row 01"),
+        ];
+        for (table, data, expected) in cases {
+            assert_eq!(row_label(table, "01", data), expected, "{table}");
+        }
+        let long = format!(r#"{{"body":"{}"}}"#, "é".repeat(80));
+        assert_eq!(row_label("note", "01", Some(&long)), format!("Note “{}…”", "é".repeat(60)));
     }
 }

@@ -42,6 +42,59 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
             db.resolve_conflict(id, &choices)?;
             Response::Done
         }
+        Request::TuneExtras { tune } => Response::Extras(db.tune_extras(tune)?),
+        Request::AddNote { tune, body } => {
+            db.add_note(tune, &body)?;
+            Response::Done
+        }
+        Request::UpdateNote { id, body } => {
+            db.update_note(id, &body)?;
+            Response::Done
+        }
+        Request::DeleteNote { id } => {
+            db.delete_note(id)?;
+            Response::Done
+        }
+        Request::AddReference { tune, draft } => {
+            db.add_reference(tune, &draft)?;
+            Response::Done
+        }
+        Request::UpdateReference { id, draft } => {
+            db.update_reference(id, &draft)?;
+            Response::Done
+        }
+        Request::DeleteReference { id } => {
+            db.delete_reference(id)?;
+            Response::Done
+        }
+        Request::AddTag { tune, name } => {
+            db.add_tag(tune, &name)?;
+            Response::Done
+        }
+        Request::RemoveTag { tune, name } => {
+            db.remove_tag(tune, &name)?;
+            Response::Done
+        }
+        Request::AllTags => Response::Tags(db.all_tags()?),
+        Request::Repertoires => Response::Repertoires(db.repertoires()?),
+        Request::GetRepertoire { id } => Response::Repertoire(db.get_repertoire(id)?),
+        Request::SaveRepertoire { id: None, draft } => {
+            Response::Repertoire(Some(db.create_repertoire(&draft)?))
+        }
+        Request::SaveRepertoire { id: Some(id), draft } => {
+            Response::Repertoire(Some(db.update_repertoire(id, &draft)?))
+        }
+        Request::DeleteRepertoire { id } => {
+            db.delete_repertoire(id)?;
+            Response::Done
+        }
+        Request::AddToRepertoire { repertoire, tunes } => {
+            Response::Count(db.add_to_repertoire(repertoire, &tunes)?)
+        }
+        Request::RemoveFromRepertoire { repertoire, tune } => {
+            db.remove_from_repertoire(repertoire, tune)?;
+            Response::Done
+        }
     })
 }
 

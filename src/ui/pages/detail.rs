@@ -1,5 +1,5 @@
-//! The tune page at `/tunes/:id`: every field, the incipit in monospace, Edit and Delete
-//! (with a confirmation step).
+//! The tune page at `/tunes/:id`: every field, the incipit in monospace, the tune's tags,
+//! notes and references, Edit and Delete (with a confirmation step).
 
 use leptos::html;
 use leptos::prelude::*;
@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
+use super::tune_extras::TuneExtrasView;
 use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
 use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
@@ -31,10 +32,15 @@ pub fn TuneDetail(db: DbClient) -> impl IntoView {
             };
             let db = db.clone();
             spawn_local(async move {
-                tune.set(match db.get_tune(id).await {
+                let loaded = match db.get_tune(id).await {
                     Ok(t) => Load::Ready(t),
                     Err(e) => Load::Failed(e.to_string()),
-                });
+                };
+                // Only a real change re-renders the page: a note being typed below must
+                // survive a sync that did not touch this tune.
+                if tune.with_untracked(|t| *t != loaded) {
+                    tune.set(loaded);
+                }
             });
         });
     }
@@ -72,6 +78,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
     let incipit = tune.fields.incipit.clone();
     let title = tune.fields.title.clone();
 
+    let extras_db = db.clone();
     let confirm_delete = move |_| {
         let db = db.clone();
         let navigate = navigate.clone();
@@ -114,6 +121,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
                 Some(abc) => view! { <pre class="incipit">{abc}</pre> }.into_any(),
                 None => view! { <p class="empty">"No incipit yet."</p> }.into_any(),
             }}
+            <TuneExtrasView tune=id db=extras_db />
             <div class="actions">
                 <a class="button" href=paths::href(&format!("/tunes/{id}/edit"))>"Edit"</a>
                 <button type="button" class="danger" on:click=move |_| confirming.set(true)>
@@ -124,7 +132,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
             <Show when=move || confirming.get()>
                 <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-delete-title">
                     <h2 id="confirm-delete-title">"Delete “" {title.clone()} "”?"</h2>
-                    <p>"The tune will disappear from your tunebook."</p>
+                    <p>"The tune will disappear from your tunebook, with its notes, references, tags and repertoire places."</p>
                     {move || delete_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                     <div class="actions">
                         <button

@@ -1,6 +1,8 @@
 //! The tune list at `/`: a sortable, filterable table, one page of rows at a time, so
-//! the DOM stays small however many tunes there are. The filter, sort and page live in
-//! the address (`/?q=…&sort=…&order=desc&page=2`): reload, Back and shared links keep them.
+//! the DOM stays small however many tunes there are. The filter, tag, repertoire, sort
+//! and page live in the address (`/?q=…&tag=…&sort=…&order=desc&page=2`): reload, Back
+//! and shared links keep them. A repertoire's page shows the same list narrowed to it,
+//! with "Remove" per tune.
 
 use leptos::prelude::*;
 
@@ -14,6 +16,8 @@ use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
 use crate::ui::format::set_page_title;
+use tunebook_core::domain::Uuid;
+use tunebook_core::domain::library::Repertoire;
 use tunebook_core::list::{ListQuery, SortColumn, TunePage};
 use tunebook_core::text::{page_range, tune_count};
 
@@ -48,18 +52,36 @@ fn toggled(query: &ListQuery, column: SortColumn) -> ListQuery {
     ListQuery { sort: column, descending, offset: 0, ..query.clone() }
 }
 
+/// The list of every tune (`repertoire: None`, at `/`), or of one repertoire's tunes (on
+/// its page).
 #[component]
-pub fn TuneList(db: DbClient) -> impl IntoView {
+pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> impl IntoView {
     let app = use_app();
-    set_page_title("Tunes");
+    if repertoire.is_none() {
+        set_page_title("Tunes");
+    }
     let location = use_location();
     let navigate = use_navigate();
-    let query = Memo::new(move |_| ListQuery::from_query_string(&location.search.get(), PAGE_SIZE));
+    let query = Memo::new(move |_| {
+        let mut q = ListQuery::from_query_string(&location.search.get(), PAGE_SIZE);
+        if repertoire.is_some() {
+            q.repertoire = repertoire;
+        }
+        q
+    });
+    let base = match repertoire {
+        Some(id) => format!("/repertoires/{id}"),
+        None => "/".to_string(),
+    };
     // Typing in the filter replaces the address; sorting and paging add to the history.
     // The address is built whole (`/tunebook/?q=…` under a sub-path, never `/tunebook?q=…`).
-    let go = StoredValue::new(move |next: ListQuery, replace: bool| {
+    let go = StoredValue::new(move |mut next: ListQuery, replace: bool| {
+        if repertoire.is_some() {
+            // Implied by the page's own address.
+            next.repertoire = None;
+        }
         let search = next.to_query_string();
-        let root = paths::href("/");
+        let root = paths::href(&base);
         let url = if search.is_empty() { root } else { format!("{root}?{search}") };
         navigate(
             &url,
@@ -70,10 +92,34 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
     // Only the newest query's answer is shown: typing fast must not flash stale rows.
     let latest = StoredValue::new(0u64);
 
+    // Narrowing choices: the tags and repertoires in use.
+    let tags = RwSignal::new(Vec::<(String, u32)>::new());
+    let repertoires = RwSignal::new(Vec::<Repertoire>::new());
+    let reload = RwSignal::new(0_u64);
+    {
+        let db = db.clone();
+        Effect::new(move || {
+            app.data_version.track();
+            let db = db.clone();
+            spawn_local(async move {
+                if let Ok(list) = db.all_tags().await {
+                    tags.set(list);
+                }
+                if repertoire.is_none()
+                    && let Ok(list) = db.repertoires().await
+                {
+                    repertoires.set(list);
+                }
+            });
+        });
+    }
+    let remove_db = db.clone();
+
     Effect::new(move || {
         let query = query.get();
         // Reload when the database under the list changed (sign-in, sign-out).
         app.data_version.track();
+        reload.track();
         let db = db.clone();
         let ticket = latest.get_value() + 1;
         latest.set_value(ticket);
@@ -131,10 +177,21 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
             <p class="empty">"Your tunebook is empty. Add your first tune with “New tune”."</p>
         }
         .into_any(),
-        Load::Ready(p) if p.matched == 0 => view! {
-            <p class="empty">"No tunes match “" {query.with_untracked(|q| q.filter.clone())} "”."</p>
+        Load::Ready(_) if repertoire.is_some() && query.with(|q| q.filter.is_empty() && q.tag.is_none()) => {
+            view! {
+                <p class="empty">"No tunes in this repertoire yet. Add some with “Add tunes”."</p>
+            }
+            .into_any()
         }
-        .into_any(),
+        Load::Ready(p) if p.matched == 0 => {
+            let filter = query.with_untracked(|q| q.filter.clone());
+            let text = if filter.trim().is_empty() {
+                "No tunes match this tag.".to_string()
+            } else {
+                format!("No tunes match “{filter}”.")
+            };
+            view! { <p class="empty">{text}</p> }.into_any()
+        }
         Load::Ready(p) => {
             let has_prev = p.offset > 0;
             let has_next = u64::from(p.offset) + (p.rows.len() as u64) < p.matched;
@@ -143,13 +200,37 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
             view! {
                 <table class="tune-table">
                     <thead>
-                        <tr>{SortColumn::ALL.map(header)}</tr>
+                        <tr>
+                            {SortColumn::ALL.map(header)}
+                            {repertoire.map(|_| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                        </tr>
                     </thead>
                     <tbody>
                         {p
                             .rows
                             .into_iter()
                             .map(|row| {
+                                let remove = repertoire.map(|rep| {
+                                    let db = remove_db.clone();
+                                    let (tune, title) = (row.id, row.title.clone());
+                                    view! {
+                                        <td>
+                                            <button type="button" aria-label=format!("Remove {title} from this repertoire")
+                                                on:click=move |_| {
+                                                    let db = db.clone();
+                                                    spawn_local(async move {
+                                                        let request = tunebook_core::protocol::Request::RemoveFromRepertoire { repertoire: rep, tune };
+                                                        if db.run(request).await.is_ok() {
+                                                            reload.update(|v| *v += 1);
+                                                            app.sync.soon(app);
+                                                        }
+                                                    });
+                                                }>
+                                                "Remove"
+                                            </button>
+                                        </td>
+                                    }
+                                });
                                 view! {
                                     <tr>
                                         <td>
@@ -163,6 +244,7 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
                                                 {local_date_time(row.last_modified_at)}
                                             </time>
                                         </td>
+                                        {remove}
                                     </tr>
                                 }
                             })
@@ -202,12 +284,65 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
         _ => String::new(),
     };
 
+    let choose_tag = move |ev| {
+        let tag = Some(event_target_value(&ev)).filter(|t| !t.is_empty());
+        let q = query.get_untracked();
+        go.with_value(|go| go(ListQuery { tag, offset: 0, ..q }, false))
+    };
+    let choose_repertoire = move |ev| {
+        let repertoire = event_target_value(&ev).parse().ok();
+        let q = query.get_untracked();
+        go.with_value(|go| go(ListQuery { repertoire, offset: 0, ..q }, false))
+    };
+    let tag_select = view! {
+        <div class="field inline">
+            <label for="tag-filter">"Tag"</label>
+            <select id="tag-filter" on:change=choose_tag>
+                <option value="" selected=move || query.with(|q| q.tag.is_none())>"All tags"</option>
+                {move || {
+                    tags.get()
+                        .into_iter()
+                        .map(|(name, count)| {
+                            let value = name.clone();
+                            let selected = move || query.with(|q| q.tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(&value)));
+                            view! { <option value=name.clone() selected=selected>{format!("{name} ({count})")}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
+        </div>
+    };
+    let repertoire_select = repertoire.is_none().then(|| view! {
+        <div class="field inline">
+            <label for="repertoire-filter">"Repertoire"</label>
+            <select id="repertoire-filter" on:change=choose_repertoire>
+                <option value="" selected=move || query.with(|q| q.repertoire.is_none())>"All repertoires"</option>
+                {move || {
+                    repertoires
+                        .get()
+                        .into_iter()
+                        .map(|r| {
+                            let id = r.id;
+                            view! {
+                                <option value=id.to_string() selected=move || query.with(|q| q.repertoire == Some(id))>
+                                    {r.fields.name}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+        </div>
+    });
+
     view! {
         <section class="tune-list">
-            <div class="list-toolbar">
-                <h1>"Tunes"</h1>
-                <a class="button primary" href=paths::href("/tunes/new")>"New tune"</a>
-            </div>
+            {repertoire.is_none().then(|| view! {
+                <div class="list-toolbar">
+                    <h1>"Tunes"</h1>
+                    <a class="button primary" href=paths::href("/tunes/new")>"New tune"</a>
+                </div>
+            })}
             <div class="filter-row">
                 <label for="filter">"Filter"</label>
                 <input
@@ -222,6 +357,8 @@ pub fn TuneList(db: DbClient) -> impl IntoView {
                         go.with_value(|go| go(ListQuery { filter, offset: 0, ..q }, true))
                     }
                 />
+                {tag_select}
+                {repertoire_select}
                 <p class="count" role="status" aria-live="polite">{count}</p>
             </div>
             {body}

@@ -5,8 +5,10 @@ mod conflicts;
 mod detail;
 mod editor;
 mod list;
+mod repertoires;
 mod settings;
 mod sync;
+mod tune_extras;
 mod your_data;
 
 pub use account::{SignIn, SignUp};
@@ -14,6 +16,7 @@ pub use conflicts::ConflictsPage;
 pub use detail::TuneDetail;
 pub use editor::TuneEditor;
 pub use list::TuneList;
+pub use repertoires::{RepertoirePage, RepertoiresPage};
 pub use settings::SettingsPage;
 pub use sync::SyncPage;
 

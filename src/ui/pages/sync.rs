@@ -6,21 +6,17 @@ use leptos::prelude::*;
 
 use crate::ui::paths;
 use leptos::task::spawn_local;
-use tunebook_core::domain::{Timestamp, Tune};
+use tunebook_core::domain::Timestamp;
 use tunebook_core::sync::{QueueItem, UnreadableRow};
-use tunebook_core::text::{ago, sync_status};
+use tunebook_core::text::{ago, row_label, sync_status};
 
 use crate::ui::account;
 use crate::ui::context::use_app;
 use crate::ui::format::local_date_time;
 
-/// A refused change's tune title, from its queued row (deletes carry none).
+/// A refused change's label, from its queued row (deletes carry none).
 fn title_of(item: &QueueItem) -> String {
-    item.data
-        .as_deref()
-        .and_then(|d| serde_json::from_str::<Tune>(d).ok())
-        .map(|t| t.fields.title)
-        .unwrap_or_else(|| format!("Tune {}", item.record_id))
+    row_label(&item.table_name, &item.record_id, item.data.as_deref())
 }
 
 #[component]
@@ -161,7 +157,7 @@ pub fn SyncPage() -> impl IntoView {
                     <h2 id="discard-title">"Discard this change?"</h2>
                     <p>
                         "The change to “" {move || discarding.get().map(|i| title_of(&i)).unwrap_or_default()}
-                        "” will never reach your account. This device keeps the tune as it is now."
+                        "” will never reach your account. This device keeps it as it is now."
                     </p>
                     <div class="actions">
                         <button type="button" on:click=move |_| discarding.set(None)>"Keep it"</button>
@@ -183,7 +179,7 @@ pub fn SyncPage() -> impl IntoView {
                     <ul class="unreadable-rows">
                         {rows.into_iter().map(|row| view! {
                             <li>
-                                <p><strong>{row.table_name.clone()} " " <code>{row.record_id.clone()}</code></strong></p>
+                                <p><strong>{row_label(&row.table_name, &row.record_id, Some(&row.raw))}</strong></p>
                                 <p class="server-message">{row.reason.clone()}</p>
                             </li>
                         }).collect_view()}

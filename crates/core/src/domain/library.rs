@@ -224,6 +224,14 @@ impl Reference {
     }
 }
 
+/// What the tune page shows under a tune: its notes (newest first), references and tags.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TuneExtras {
+    pub notes: Vec<Note>,
+    pub references: Vec<Reference>,
+    pub tags: Vec<String>,
+}
+
 /// A tag's checked text: trimmed, inner runs of spaces made one, 1–50 characters.
 pub fn validate_tag(name: &str) -> Result<String, InputError> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");

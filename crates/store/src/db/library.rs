@@ -10,7 +10,7 @@ use serde_json::Value;
 use tunebook_core::domain::Uuid;
 use tunebook_core::domain::library::{
     Note, Reference, ReferenceDraft, ReferenceFields, Repertoire, RepertoireDraft, RepertoireFields,
-    membership_id, tag_id, validate_note, validate_tag,
+    TuneExtras, membership_id, tag_id, validate_note, validate_tag,
 };
 use tunebook_core::tables::TableId;
 
@@ -154,6 +154,15 @@ impl Database {
     /// Takes a tune out of a repertoire (the tune stays).
     pub fn remove_from_repertoire(&mut self, repertoire: Uuid, tune: Uuid) -> Result<(), DbError> {
         self.delete_row(TableId::RepertoireTune, membership_id(repertoire, tune))
+    }
+
+    /// What the tune page shows under a tune.
+    pub fn tune_extras(&self, tune: Uuid) -> Result<TuneExtras, DbError> {
+        Ok(TuneExtras {
+            notes: self.notes(tune)?,
+            references: self.references(tune)?,
+            tags: self.tags(tune)?,
+        })
     }
 
     // ----- Notes -----
@@ -333,6 +342,12 @@ mod tests {
         assert_eq!(db.add_to_repertoire(rep.id, &[kesh, other.id]).unwrap(), 2);
         assert_eq!(db.add_to_repertoire(rep.id, &[kesh]).unwrap(), 0, "already in it");
         assert_eq!(db.get_repertoire(rep.id).unwrap().unwrap().tune_count, 2);
+        let only = tunebook_core::list::ListQuery {
+            repertoire: Some(rep.id),
+            filter: "kesh".into(),
+            ..Default::default()
+        };
+        assert_eq!(db.list_tunes(&only).unwrap().matched, 1, "the main list narrowed to one repertoire");
         let renamed = db
             .update_repertoire(rep.id, &RepertoireDraft { name: "Wedding gig".into(), ..Default::default() })
             .unwrap();
@@ -390,6 +405,13 @@ mod tests {
         db.add_tag(other.id, "SESSION").unwrap();
         assert_eq!(db.tags(kesh).unwrap(), ["jigs", "Session"]);
         assert_eq!(db.all_tags().unwrap(), [("jigs".to_string(), 1), ("SESSION".to_string(), 2)]);
+        let tagged = |db: &Database, tag: &str| {
+            let q = tunebook_core::list::ListQuery { tag: Some(tag.into()), ..Default::default() };
+            let page = db.list_tunes(&q).unwrap();
+            (page.matched, page.total, page.rows.into_iter().map(|r| r.title).collect::<Vec<_>>())
+        };
+        assert_eq!(tagged(&db, "sEsSiOn"), (2, 2, vec!["Out on the Ocean".into(), "The Kesh".into()]));
+        assert_eq!(tagged(&db, "jigs"), (1, 2, vec!["The Kesh".into()]));
         db.remove_tag(kesh, "SESSION").unwrap();
         assert_eq!(db.tags(kesh).unwrap(), ["jigs"]);
         assert_eq!(db.remove_tag(kesh, "nope"), Err(DbError::NotFound));

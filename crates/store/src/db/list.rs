@@ -6,11 +6,13 @@ use super::records::parse_col;
 use super::{Database, DbError, ListQuery, SortColumn, TunePage};
 use tunebook_core::domain::TuneSummary;
 
-/// Live tunes matching the filter (`?1` the trimmed filter, `?2` its LIKE pattern). One
-/// statement shape for both cases: with an empty filter the first test is true and SQLite
-/// never evaluates the LIKEs.
+/// Live tunes matching the filter (`?1` the trimmed filter, `?2` its LIKE pattern), the
+/// tag `?5` and the repertoire `?6` (NULL: any). One statement shape for every case: an
+/// unused test is true at once and SQLite never evaluates the rest of it.
 const MATCHES: &str = "deleted = 0 AND (?1 = '' OR title LIKE ?2 ESCAPE '\\' \
-     OR composer LIKE ?2 ESCAPE '\\' OR incipit LIKE ?2 ESCAPE '\\')";
+     OR composer LIKE ?2 ESCAPE '\\' OR incipit LIKE ?2 ESCAPE '\\') \
+     AND (?5 IS NULL OR id IN (SELECT tune_id FROM tag WHERE deleted = 0 AND name = ?5 COLLATE NOCASE)) \
+     AND (?6 IS NULL OR id IN (SELECT tune_id FROM repertoire_tune WHERE repertoire_id = ?6 AND deleted = 0))";
 
 /// How many live tunes there are.
 const TOTAL_SQL: &str = "SELECT count(*) FROM tune WHERE deleted = 0";
@@ -36,11 +38,16 @@ impl Database {
         let filter = q.filter.trim();
         let pattern = format!("%{}%", escape_like(filter));
 
+        let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let repertoire = q.repertoire.map(|r| r.to_string());
         let total: i64 = self.conn.prepare_cached(TOTAL_SQL)?.query_row([], |r| r.get(0))?;
-        let matched: i64 = if filter.is_empty() {
+        let matched: i64 = if filter.is_empty() && tag.is_none() && repertoire.is_none() {
             total
         } else {
-            self.conn.prepare_cached(&matched_sql())?.query_row(params![filter, pattern], |r| r.get(0))?
+            // ?3 and ?4 (the page) are unused here but numbered, so bound.
+            self.conn
+                .prepare_cached(&matched_sql())?
+                .query_row(params![filter, pattern, 0, 0, tag, repertoire], |r| r.get(0))?
         };
         let (total, matched) = (total as u64, matched as u64);
 
@@ -52,7 +59,7 @@ impl Database {
         let rows = self
             .conn
             .prepare_cached(&page_sql(q.sort, q.descending))?
-            .query_map(params![filter, pattern, limit, offset], |r| {
+            .query_map(params![filter, pattern, limit, offset, tag, repertoire], |r| {
                 Ok(TuneSummary {
                     id: parse_col(r, 0)?,
                     title: r.get(1)?,
@@ -264,7 +271,11 @@ mod tests {
             [(SortColumn::Title, "tune_by_title"), (SortColumn::LastModified, "tune_by_modified")]
         {
             for descending in [false, true] {
-                let page = plan(&db, &page_sql(sort, descending), params!["", "%%", 50, 0]);
+                let page = plan(
+                    &db,
+                    &page_sql(sort, descending),
+                    params!["", "%%", 50, 0, None::<String>, None::<String>],
+                );
                 assert!(page.contains(index), "{sort:?} desc={descending}: {page}");
                 assert!(!page.contains("TEMP B-TREE"), "{sort:?} desc={descending}: {page}");
             }
@@ -275,11 +286,18 @@ mod tests {
             (SortColumn::Mode, "tune_by_mode"),
             (SortColumn::Genre, "tune_by_genre"),
         ] {
-            let page = plan(&db, &page_sql(sort, false), params!["", "%%", 50, 0]);
+            let page =
+                plan(&db, &page_sql(sort, false), params!["", "%%", 50, 0, None::<String>, None::<String>]);
             assert!(page.contains(index), "{sort:?}: {page}");
         }
         // A filter scans the live tunes once, by index, to count the matches.
-        let matched = plan(&db, &matched_sql(), params!["reel", "%reel%"]);
+        let matched =
+            plan(&db, &matched_sql(), params!["reel", "%reel%", 0, 0, None::<String>, None::<String>]);
         assert!(matched.contains("tune_by_"), "matched: {matched}");
+        // A tag or a repertoire is looked up by index, not by scanning every tag.
+        let tagged = plan(&db, &matched_sql(), params!["", "%%", 0, 0, "session", None::<String>]);
+        assert!(tagged.contains("tag_by_name"), "tag: {tagged}");
+        let member = plan(&db, &matched_sql(), params!["", "%%", 0, 0, None::<String>, "r"]);
+        assert!(member.contains("repertoire_tune_by_repertoire"), "repertoire: {member}");
     }
 }

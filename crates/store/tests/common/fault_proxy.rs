@@ -24,7 +24,7 @@ pub enum Fault {
 struct State {
     /// (request line prefix, fault), used in order by the first matching requests.
     faults: Vec<(String, Fault)>,
-    /// Request lines seen ("POST /rest/v1/rpc/push_tunes").
+    /// Request lines seen ("POST /rest/v1/rpc/push_changes").
     log: Vec<String>,
 }
 
@@ -51,7 +51,7 @@ impl FaultProxy {
         Self { url, state }
     }
 
-    /// The next request whose line starts with `prefix` (e.g. "POST /rest/v1/rpc/push_tunes")
+    /// The next request whose line starts with `prefix` (e.g. "POST /rest/v1/rpc/push_changes")
     /// gets `fault`; several calls queue several.
     pub fn on_next(&self, prefix: &str, fault: Fault) {
         self.state.lock().expect("state").faults.push((prefix.to_string(), fault));
