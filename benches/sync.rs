@@ -7,8 +7,10 @@
 //! - one edit committed locally and pushed at once (worker otherwise idle) until the row
 //!   is in PostgreSQL: p50 and p95 of 50. (In the app, the push starts 0.8 s after the
 //!   last edit, to batch bursts of typing.)
-//! - the initial pull of 7,000 tunes into a fresh browser profile: pull time, rows/s,
-//!   and from navigation to every row stored (row counts asserted);
+//! - the initial pull of a realistic account into a fresh browser profile — 2,000 tunes,
+//!   5 repertoires holding 3,000 tunes, 2,000 notes, 1,000 references, 4,000 tags (12,005
+//!   rows of six tables): pull time, rows/s, and from navigation to every row stored
+//!   (row counts asserted);
 //! - steady state: two browsers running the app, signed in to one account, syncing every
 //!   5 s: from saving an edit on one to seeing it on the other, p50 of 10 edits made at
 //!   random moments of the other's sync cycle.
@@ -113,7 +115,7 @@ fn main() {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
         .unwrap_or_default();
-    // Initial pull: a second account with 7,000 tunes on the server.
+    // Initial pull: a second account with a realistic tunebook on the server.
     let puller = match block_on(auth::sign_up(
         &BlockingTransport::default(),
         &config,
@@ -123,14 +125,47 @@ fn main() {
         Ok(SignUpOutcome::SignedIn(session)) => session,
         other => panic!("sign-up: {other:?}"),
     };
+    let user = puller.user.id;
     stack
         .sql(&format!(
             "insert into public.tune (id, user_id, title, type, mode, incipit)
-             select gen_random_uuid(), '{}', 'Pulled tune ' || n, 'reel', 'D major', '|:DFA dAF|GBd gfe|'
-             from generate_series(1, 7000) n",
-            puller.user.id
+             select gen_random_uuid(), '{user}', 'Pulled tune ' || n, 'reel', 'D major', '|:DFA dAF|GBd gfe|'
+             from generate_series(1, 2000) n;
+             insert into public.repertoire (id, user_id, name, instrument)
+             select gen_random_uuid(), '{user}', 'Repertoire ' || n, 'Fiddle' from generate_series(1, 5) n;
+             insert into public.repertoire_tune (id, user_id, repertoire_id, tune_id)
+             select gen_random_uuid(), '{user}', r.id, t.id
+             from (select id, row_number() over (order by id) - 1 as i from public.repertoire where user_id = '{user}') r
+             join (select id, row_number() over (order by id) - 1 as i from public.tune where user_id = '{user}') t
+               on t.i % 5 = r.i or (t.i < 1000 and (t.i + 1) % 5 = r.i)
+             where true limit 3000;
+             insert into public.note (id, user_id, tune_id, body)
+             select gen_random_uuid(), '{user}', id, 'Learnt at the Tuesday session; watch the turn in the B part.'
+             from public.tune where user_id = '{user}';
+             insert into public.reference (id, user_id, tune_id, url, kind, title)
+             select gen_random_uuid(), '{user}', id, 'https://thesession.org/tunes/' || n, 'website', 'The Session'
+             from (select id, row_number() over (order by id) as n from public.tune where user_id = '{user}') t
+             where n <= 1000;
+             insert into public.tag (id, user_id, tune_id, name)
+             select gen_random_uuid(), '{user}', t.id, g.name
+             from public.tune t cross join (values ('session'), ('reel')) as g(name) where t.user_id = '{user}';"
         ))
         .expect("seed the server");
+    let seeded: i64 = stack
+        .sql(&format!(
+            "select (select count(*) from public.tune where user_id = '{user}')
+                  + (select count(*) from public.repertoire where user_id = '{user}')
+                  + (select count(*) from public.repertoire_tune where user_id = '{user}')
+                  + (select count(*) from public.note where user_id = '{user}')
+                  + (select count(*) from public.reference where user_id = '{user}')
+                  + (select count(*) from public.tag where user_id = '{user}')"
+        ))
+        .expect("sql")[0]
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(seeded, 12_005, "2,000 + 5 + 3,000 + 2,000 + 1,000 + 4,000 rows on the server");
     // A fresh profile, as a new device would be (not the one that just pushed).
     drop(browser);
     let fresh = Browser::start();
@@ -144,25 +179,30 @@ fn main() {
     let pull_ms = pulled["pull_ms"].as_f64().unwrap_or(f64::NAN);
     let from_navigation_ms = pulled["from_navigation_ms"].as_f64().unwrap_or(f64::NAN);
     let pull_rows = pulled["rows"].as_f64().unwrap_or_default();
-    assert_eq!((pulled["rows"].as_u64(), pulled["listed"].as_u64()), (Some(7000), Some(7000)), "{pulled}");
+    assert_eq!((pulled["rows"].as_u64(), pulled["listed"].as_u64()), (Some(12_005), Some(2_000)), "{pulled}");
     assert_eq!(on_server, 10_000, "every pushed row reached PostgreSQL");
     drop(fresh);
 
     let steady = steady_state(&server, &config);
 
     let report = json!({
-        "initial_pull_7000": {"rows": pull_rows, "pages": pulled["pages"], "ms": pull_ms, "rows_per_sec": pull_rows / (pull_ms / 1000.0),
-                              "from_navigation_ms": from_navigation_ms, "listed_afterwards": pulled["listed"],
-                              "fresh_profile": true, "target_ms": "< 1000"},
+        "initial_pull_realistic": {"rows": pull_rows, "pages": pulled["pages"], "ms": pull_ms, "rows_per_sec": pull_rows / (pull_ms / 1000.0),
+                              "from_navigation_ms": from_navigation_ms, "tunes_listed_afterwards": pulled["listed"],
+                              "account": "2,000 tunes, 5 repertoires with 3,000 memberships, 2,000 notes, 1,000 references, 4,000 tags",
+                              "fresh_profile": true, "target_ms": "< 1500"},
         "edit_on_a_seen_on_b_ms": {"p50": percentile(&steady, 50.0), "p95": percentile(&steady, 95.0), "runs": steady, "interval_s": 5},
-        "push_10000": {"rows": queued, "ms": push_ms, "rows_per_sec": queued / (push_ms / 1000.0), "requests": requests, "rows_in_postgres": on_server},
+        "push_10000": {"rows": queued, "ms": push_ms, "rows_per_sec": queued / (push_ms / 1000.0), "requests": requests, "rows_in_postgres": on_server, "target_rows_per_sec": ">= 5000"},
         "edit_to_postgres_ms": {"p50": percentile(&edits, 50.0), "p95": percentile(&edits, 95.0), "count": edits.len(),
                                  "note": "edit, then push at once with the worker idle; the app waits 0.8 s after the last edit before pushing"},
         "notes": "throwaway PostgreSQL with fsync off; release build; 2-core shared machine",
     });
     println!("Tunebook sync benchmark (browser worker ↔ local stack, this machine)");
     println!("{:<52} {:>14}", "measure", "value");
-    println!("{:<52} {:>14.0}", "push 10,000 queued tunes (rows/s)", queued / (push_ms / 1000.0));
+    println!(
+        "{:<52} {:>14.0}",
+        "push 10,000 queued tunes (rows/s, target >= 5000)",
+        queued / (push_ms / 1000.0)
+    );
     println!("{:<52} {:>14}", "requests used", requests);
     println!("{:<52} {:>14}", "rows in PostgreSQL afterwards", on_server);
     println!(
@@ -170,7 +210,7 @@ fn main() {
         "edit to PostgreSQL p50 / p95 (ms)",
         format!("{:.1} / {:.1}", percentile(&edits, 50.0), percentile(&edits, 95.0))
     );
-    println!("{:<52} {:>14.0}", "initial pull of 7,000 tunes (ms, target < 1000)", pull_ms);
+    println!("{:<52} {:>14.0}", "initial pull of 12,005 rows, 6 tables (ms, target < 1500)", pull_ms);
     println!("{:<52} {:>14.0}", "initial pull (rows/s)", pull_rows / (pull_ms / 1000.0));
     println!("{:<52} {:>14.0}", "  the same from navigation, fresh profile (ms)", from_navigation_ms);
     println!("{:<52} {:>14.0}", "edit on A seen on B, 5 s interval, p50 (ms)", percentile(&steady, 50.0));

@@ -183,6 +183,10 @@ impl SyncController {
                     changed |= page.applied > 0 || page.conflicts > 0;
                     if page.more {
                         self.status.update(|s| s.pulling = Some((received, total)));
+                        // A long first download fills the list as it goes.
+                        if changed && received % 5000 < u64::from(page.rows) {
+                            app.data_changed();
+                        }
                         continue;
                     }
                     break PushOutcome::Complete;

@@ -61,12 +61,26 @@ pub fn sync_status(signed_in: bool, online: bool, running: bool, stats: &crate::
     }
 }
 
-/// The pull's progress: "Downloading 2000 of 7000 tunes…" (or without the total).
+/// The pull's progress: "Downloading your tunebook… 4,000 of 12,000" (rows of every
+/// table; without the total when the server did not say).
 pub fn download_progress(done: u64, total: Option<u64>) -> String {
     match total {
-        Some(total) => format!("Downloading {done} of {total} tunes…"),
-        None => format!("Downloading {done} tunes…"),
+        Some(total) => format!("Downloading your tunebook… {} of {}", thousands(done), thousands(total)),
+        None => format!("Downloading your tunebook… {}", thousands(done)),
     }
+}
+
+/// 12000 → "12,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// "1 conflict" / "3 conflicts".
@@ -149,8 +163,11 @@ mod tests {
         }
         assert_eq!((changes(1), changes(2)), ("1 change".to_string(), "2 changes".to_string()));
         assert_eq!((conflicts(1), conflicts(3)), ("1 conflict".to_string(), "3 conflicts".to_string()));
-        assert_eq!(download_progress(2000, Some(7000)), "Downloading 2000 of 7000 tunes…");
-        assert_eq!(download_progress(5, None), "Downloading 5 tunes…");
+        assert_eq!(download_progress(4000, Some(12000)), "Downloading your tunebook… 4,000 of 12,000");
+        assert_eq!(download_progress(5, None), "Downloading your tunebook… 5");
+        for (n, text) in [(0, "0"), (999, "999"), (1000, "1,000"), (1234567, "1,234,567")] {
+            assert_eq!(thousands(n), text);
+        }
     }
 
     #[test]

@@ -12,9 +12,14 @@ use tunebook_core::sync::{PushOutcome, PushReport, QueueItem};
 
 use crate::db::{Database, DbError, Reconciled};
 
-/// Changes per request. Hosted Supabase caps request sizes; 100 rows of tunes (at most
-/// ~5 KB each) stays well inside, and one refused row costs at most a few splits.
-pub const BATCH_SIZE: u32 = 100;
+/// Changes taken from the queue per round. Fewer, larger requests are what makes a big
+/// push fast (the server writes a batch in a few set-based statements); the server
+/// takes at most 1,000 per call.
+pub const BATCH_SIZE: u32 = 500;
+
+/// The most JSON one request carries: well inside the gateway's 1 MB body limit, so a
+/// round of long incipits goes as several requests instead of one refused one.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
 /// A batch in flight: queue item ids, their rows (table and id), and the changes to send.
 struct Batch {
@@ -69,7 +74,8 @@ pub async fn push<T: Transport>(
             }
         };
         // Work list of batches; a refused batch is replaced by its two halves.
-        let mut work = vec![batch];
+        let mut work = by_size(batch, MAX_REQUEST_BYTES);
+        work.reverse();
         while let Some(batch) = work.pop() {
             report.requests += 1;
             let request = rest::push_changes(config, access_token, &batch.changes);
@@ -183,6 +189,29 @@ fn prepare(
     Ok((!out.ids.is_empty()).then_some(out))
 }
 
+/// Splits a batch into consecutive batches of at most `max_bytes` of JSON each (a single
+/// larger change goes alone), keeping their order.
+fn by_size(batch: Batch, max_bytes: usize) -> Vec<Batch> {
+    let mut out: Vec<Batch> = Vec::new();
+    let mut bytes = 0;
+    for ((id, record), change) in batch.ids.into_iter().zip(batch.records).zip(batch.changes) {
+        let size = change.to_string().len() + 1;
+        match out.last_mut() {
+            Some(current) if bytes + size <= max_bytes => {
+                bytes += size;
+                current.ids.push(id);
+                current.records.push(record);
+                current.changes.push(change);
+            }
+            _ => {
+                bytes = size;
+                out.push(Batch { ids: vec![id], records: vec![record], changes: vec![change] });
+            }
+        }
+    }
+    out
+}
+
 fn split(batch: Batch) -> (Batch, Batch) {
     let mid = batch.ids.len() / 2;
     let (mut ids, mut records, mut changes) = (batch.ids, batch.records, batch.changes);
@@ -204,19 +233,27 @@ mod tests {
     /// a row titled "POISON", or failing the whole request as told.
     struct FakeServer {
         requests: Cell<u32>,
+        max_body: Cell<usize>,
         fail_with: Cell<Option<u16>>,
         network_down: Cell<bool>,
     }
 
     impl FakeServer {
         fn new() -> Self {
-            Self { requests: Cell::new(0), fail_with: Cell::new(None), network_down: Cell::new(false) }
+            Self {
+                requests: Cell::new(0),
+                max_body: Cell::new(0),
+                fail_with: Cell::new(None),
+                network_down: Cell::new(false),
+            }
         }
     }
 
     impl Transport for FakeServer {
         async fn send(&self, request: HttpRequest) -> Result<HttpResponse, NetworkError> {
             self.requests.set(self.requests.get() + 1);
+            let size = request.body.as_deref().map_or(0, str::len);
+            self.max_body.set(self.max_body.get().max(size));
             if self.network_down.get() {
                 return Err(NetworkError::Unreachable("connection refused".into()));
             }
@@ -351,12 +388,27 @@ mod tests {
     }
 
     #[test]
-    fn large_queues_go_in_batches_of_a_hundred() {
-        let titles: Vec<String> = (0..250).map(|i| format!("T{i}")).collect();
+    fn long_rows_go_in_more_requests_each_under_the_size_cap() {
+        let mut db = Database::open_in_memory().unwrap();
+        let drafts: Vec<TuneDraft> = (0..200)
+            .map(|i| TuneDraft { title: format!("T{i}"), incipit: "a".repeat(4000), ..TuneDraft::default() })
+            .collect();
+        db.import_tunes(&drafts).unwrap();
+        let db = RefCell::new(db);
+        let server = FakeServer::new();
+        let report = run(&db, &server);
+        assert_eq!(report.pushed, 200);
+        assert!(report.requests >= 4, "{report:?}");
+        assert!(server.max_body.get() <= MAX_REQUEST_BYTES + 64, "{}", server.max_body.get());
+    }
+
+    #[test]
+    fn large_queues_go_in_batches_of_five_hundred() {
+        let titles: Vec<String> = (0..1250).map(|i| format!("T{i}")).collect();
         let db = db_with(&titles.iter().map(String::as_str).collect::<Vec<_>>());
         let server = FakeServer::new();
         let report = run(&db, &server);
-        assert_eq!((report.pushed, report.requests), (250, 3));
+        assert_eq!((report.pushed, report.requests), (1250, 3));
         assert_eq!(server.requests.get(), 3);
     }
 }

@@ -121,7 +121,6 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
                 Some(abc) => view! { <pre class="incipit">{abc}</pre> }.into_any(),
                 None => view! { <p class="empty">"No incipit yet."</p> }.into_any(),
             }}
-            <TuneExtrasView tune=id db=extras_db />
             <div class="actions">
                 <a class="button" href=paths::href(&format!("/tunes/{id}/edit"))>"Edit"</a>
                 <button type="button" class="danger" on:click=move |_| confirming.set(true)>
@@ -149,6 +148,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
                     </div>
                 </div>
             </Show>
+            <TuneExtrasView tune=id db=extras_db />
         </article>
     }
 }

@@ -167,16 +167,24 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
         }
     };
 
-    let body = move || match page.get() {
+    let body = move || {
+        match page.get() {
         Load::Loading => view! { <p class="loading" role="status">"Loading tunes…"</p> }.into_any(),
         Load::Failed(message) => view! {
             <p class="error" role="alert">"Could not load your tunes: " {message}</p>
         }
         .into_any(),
-        Load::Ready(p) if p.total == 0 => view! {
-            <p class="empty">"Your tunebook is empty. Add your first tune with “New tune”."</p>
-        }
-        .into_any(),
+        Load::Ready(p) if p.total == 0 => match app.sync.status.with(|s| s.pulling) {
+            // A first sync of a big account: say so rather than show an empty tunebook.
+            Some((done, total)) => {
+                view! { <p class="loading" role="status">{tunebook_core::text::download_progress(done, total)}</p> }
+                    .into_any()
+            }
+            None => view! {
+                <p class="empty">"Your tunebook is empty. Add your first tune with “New tune”."</p>
+            }
+            .into_any(),
+        },
         Load::Ready(_) if repertoire.is_some() && query.with(|q| q.filter.is_empty() && q.tag.is_none()) => {
             view! {
                 <p class="empty">"No tunes in this repertoire yet. Add some with “Add tunes”."</p>
@@ -277,6 +285,7 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
             }
             .into_any()
         }
+    }
     };
 
     let count = move || match page.get() {

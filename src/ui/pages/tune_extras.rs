@@ -1,8 +1,9 @@
 //! The tune page's Tags, Notes and References: chips with ×, "Add tag" with suggestions
 //! from the tags already in use; notes newest first with when they last changed, "Add
-//! note", Edit and Delete (asks first); links to recordings, videos and sheet music that
-//! open in a new tab, "Add reference", Edit and Delete (asks first). Every write is
-//! queued and synced like a tune; a refusal shows its message next to the field.
+//! note", "Edit note" and "Delete note" (asks first); links to recordings, videos and
+//! sheet music that open in a new tab, "Add reference", "Edit reference" and "Delete
+//! reference" (asks first). Every write is queued and synced like a tune; a refusal
+//! shows its message next to the field.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -229,7 +230,7 @@ fn NoteItem(note: Note, db: DbClient, reload: RwSignal<u64>) -> impl IntoView {
             <Show when=move || editing.get() fallback=move || view! { <p class="note-body">{body.clone()}</p> }>
                 <form on:submit=save.clone() novalidate=true>
                     <div class="field" class:invalid=move || error.get().is_some()>
-                        <label for=field_id.clone()>"Edit note"</label>
+                        <label for=field_id.clone()>"Note text"</label>
                         <textarea id=field_id.clone() rows="3" prop:value=move || draft.get()
                             on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
                     </div>
@@ -243,8 +244,8 @@ fn NoteItem(note: Note, db: DbClient, reload: RwSignal<u64>) -> impl IntoView {
             </p>
             <Show when=move || !editing.get() && !confirming.get()>
                 <div class="actions">
-                    <button type="button" on:click=move |_| editing.set(true)>"Edit"</button>
-                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete"</button>
+                    <button type="button" on:click=move |_| editing.set(true)>"Edit note"</button>
+                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete note"</button>
                 </div>
             </Show>
             <Show when=move || confirming.get()>
@@ -389,8 +390,8 @@ fn ReferenceItem(reference: Reference, db: DbClient, reload: RwSignal<u64>) -> i
             </Show>
             <Show when=move || !editing.get() && !confirming.get()>
                 <div class="actions">
-                    <button type="button" on:click=move |_| editing.set(true)>"Edit"</button>
-                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete"</button>
+                    <button type="button" on:click=move |_| editing.set(true)>"Edit reference"</button>
+                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete reference"</button>
                 </div>
             </Show>
             <Show when=move || confirming.get()>
