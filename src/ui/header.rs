@@ -71,9 +71,11 @@ pub fn Header() -> impl IntoView {
 
     let status = move || {
         let signed_in = app.account.with(|a| a.session().is_some());
-        app.sync.status.with(|s| match s.pulling {
-            Some((done, total)) => download_progress(done, total),
-            None => sync_status(signed_in, s.online, s.running, &s.stats),
+        app.sync.status.with(|s| match (s.pulling, &s.stats_error) {
+            (Some((done, total)), _) => download_progress(done, total),
+            // Counts that could not be read must not pass for "Synced".
+            (None, Some(_)) if !s.running => "Sync status unknown".to_string(),
+            (None, _) => sync_status(signed_in, s.online, s.running, &s.stats),
         })
     };
     let conflict_count = move || app.sync.status.with(|s| s.stats.conflicts);

@@ -1,6 +1,7 @@
-//! Background sync, driven from the page: a gloo interval (30 s by default) asks the
-//! database worker to push, after making sure the access token is fresh. The decisions
-//! (when to run, how long to back off) are the core's [`SyncScheduler`]; this module
+//! Background sync, driven from the page: a gloo interval (30 s by default) starts a
+//! run: refresh the token if needed, push, pull every page. The decisions (the run's
+//! steps, when to run, how long to back off) are core's [`SyncRun`] and
+//! [`SyncScheduler`]; this module carries them out through the database worker and
 //! wires them to timers, online/offline events and the account.
 
 use gloo_timers::callback::{Interval, Timeout};
@@ -10,6 +11,7 @@ use tunebook_core::domain::Timestamp;
 use tunebook_core::supabase::auth::{self, Session};
 use tunebook_core::supabase::fetch::FetchTransport;
 use tunebook_core::sync::{PullOutcome, PushOutcome, QueueStats, SyncScheduler};
+use tunebook_core::sync_run::{Event, RefreshFailed, Step, SyncRun};
 
 use super::account::Account;
 use super::context::AppContext;
@@ -37,6 +39,8 @@ pub struct SyncStatus {
     pub last_success: Option<Timestamp>,
     /// While pulling: rows received so far, and the total when the server said.
     pub pulling: Option<(u64, Option<u64>)>,
+    /// Why the queue's counts could not be read (the counts shown are then stale).
+    pub stats_error: Option<String>,
 }
 
 impl Default for SyncStatus {
@@ -49,6 +53,7 @@ impl Default for SyncStatus {
             last: None,
             last_success: None,
             pulling: None,
+            stats_error: None,
         }
     }
 }
@@ -120,15 +125,21 @@ impl SyncController {
 
     /// Re-reads the queue counts (after a local write, for instance).
     pub async fn refresh_stats(&self, app: AppContext) {
-        if let Some(db) = app.db()
-            && let Ok(stats) = db.queue_stats().await
-        {
-            self.status.update(|s| s.stats = stats);
+        if let Some(db) = app.db() {
+            let stats = db.queue_stats().await;
+            self.status.update(|s| match stats {
+                Ok(stats) => {
+                    s.stats = stats;
+                    s.stats_error = None;
+                }
+                Err(e) => s.stats_error = Some(e.to_string()),
+            });
         }
     }
 
     /// One sync run. A tick respects the backoff; `now` (sign-in, "Sync now", coming
-    /// back online) does not.
+    /// back online) does not. The run's steps are decided by core's [`SyncRun`]; this
+    /// carries them out through the worker and the auth server.
     pub async fn run(self, app: AppContext, now: bool) {
         let now_ms = tunebook_core::platform::now_millis();
         if self.busy.get_value() || (!now && !self.scheduler.with_value(|s| s.should_run(now_ms))) {
@@ -137,111 +148,79 @@ impl SyncController {
         let signed_in = app.account.with_untracked(|a| a.session().cloned());
         // The browser knows it is offline: do not try (coming online runs a sync at once).
         let online = self.status.with_untracked(|s| s.online);
-        let (Some(db), Some(session), true) = (app.db(), signed_in, online) else {
+        let (Some(db), Some(mut session), true) = (app.db(), signed_in, online) else {
             self.refresh_stats(app).await;
             return;
         };
         self.busy.set_value(true);
         self.status.update(|s| s.running = true);
         let started = js_sys::Date::now();
-        let outcome = match self.push_with_fresh_token(app, &db, session).await {
-            // Then bring in what other devices did.
-            PushOutcome::Complete | PushOutcome::AlreadyRunning => self.pull_all(app, &db).await,
-            failure => failure,
-        };
-        let random = js_sys::Math::random();
-        self.scheduler.update_value(|s| s.record(&outcome, tunebook_core::platform::now_millis(), random));
-        let stats = db.queue_stats().await.unwrap_or_default();
-        let finished_at = Timestamp::now();
-        let (ok, result) = describe(&outcome);
-        self.status.update(|s| {
-            s.running = false;
-            s.stats = stats;
-            if ok {
-                s.last_success = Some(finished_at);
-            }
-            s.last = Some(LastRun { finished_at, duration_ms: js_sys::Date::now() - started, result, ok });
-        });
-        self.busy.set_value(false);
-    }
-
-    /// Pulls every page of the account's changes, showing progress, refreshing the token
-    /// once if the server refuses it.
-    async fn pull_all(&self, app: AppContext, db: &super::db_client::DbClient) -> PushOutcome {
-        let mut refreshed = false;
-        let mut received = 0u64;
-        let mut total = None;
-        let mut changed = false;
+        let expiring = session.expires_within(now_ms / 1000, REFRESH_MARGIN_SECS);
+        let (mut machine, mut step) = SyncRun::start(expiring);
         let outcome = loop {
-            let Some(session) = app.account.with_untracked(|a| a.session().cloned()) else {
-                break PushOutcome::Unauthorized { reason: "signed out".into() };
+            let event = match step {
+                Step::Done(outcome) => break outcome,
+                Step::RefreshToken => Event::Refreshed(match refresh_session(app, &session).await {
+                    Ok(fresh) => {
+                        session = fresh;
+                        Ok(())
+                    }
+                    Err(failed) => Err(failed),
+                }),
+                Step::Push => {
+                    Event::Pushed(match db.push(app.supabase(), session.access_token.clone()).await {
+                        Ok(report) => report.outcome,
+                        Err(e) if e.is_retryable() => PushOutcome::Retry { reason: e.to_string() },
+                        Err(e) => PushOutcome::Stopped { reason: e.to_string() },
+                    })
+                }
+                Step::PullPage => {
+                    Event::Pulled(match db.pull(app.supabase(), session.access_token.clone()).await {
+                        Ok(outcome) => outcome,
+                        Err(e) if e.is_retryable() => PullOutcome::Retry { reason: e.to_string() },
+                        Err(e) => PullOutcome::Stopped { reason: e.to_string() },
+                    })
+                }
             };
-            match db.pull(app.supabase(), session.access_token.clone()).await {
-                Ok(PullOutcome::Page(page)) => {
-                    received += u64::from(page.rows);
-                    total = page.total.or(total);
-                    changed |= page.applied > 0 || page.conflicts > 0;
-                    if page.more {
-                        self.status.update(|s| s.pulling = Some((received, total)));
-                        // A long first download fills the list as it goes.
-                        if changed && received % 5000 < u64::from(page.rows) {
-                            app.data_changed();
-                        }
-                        continue;
-                    }
-                    break PushOutcome::Complete;
-                }
-                Ok(PullOutcome::Unauthorized { reason }) if refreshed => {
-                    break PushOutcome::Unauthorized { reason };
-                }
-                Ok(PullOutcome::Unauthorized { .. }) => {
-                    refreshed = true;
-                    if let Err(outcome) = refresh_session(app, &session).await {
-                        break outcome;
-                    }
-                }
-                Ok(PullOutcome::Retry { reason }) => break PushOutcome::Retry { reason },
-                Err(e) => break PushOutcome::Retry { reason: e.to_string() },
+            step = machine.next(event);
+            let progress = machine.progress();
+            self.status.update(|s| s.pulling = progress);
+            // A long first download fills the list as it goes.
+            if let (Some((rows, _)), true) = (progress, machine.changed())
+                && rows % 5000 < 1000
+            {
+                app.data_changed();
             }
         };
-        self.status.update(|s| s.pulling = None);
-        if changed {
+        if machine.changed() {
             app.data_changed();
         }
-        outcome
-    }
-
-    /// Pushes with a token that is fresh, refreshing it first if it is about to expire and
-    /// once more if the server refuses it.
-    async fn push_with_fresh_token(
-        &self,
-        app: AppContext,
-        db: &super::db_client::DbClient,
-        session: Session,
-    ) -> PushOutcome {
-        let now = tunebook_core::platform::now_millis() / 1000;
-        let mut session = session;
-        if session.expires_within(now, REFRESH_MARGIN_SECS) {
-            match refresh_session(app, &session).await {
-                Ok(fresh) => session = fresh,
-                Err(outcome) => return outcome,
+        let random = js_sys::Math::random();
+        self.scheduler.update_value(|s| s.record(&outcome, tunebook_core::platform::now_millis(), random));
+        let stats = db.queue_stats().await;
+        let finished_at = Timestamp::now();
+        self.status.update(|s| {
+            s.running = false;
+            s.pulling = None;
+            // A failed read keeps the last counts, and the status says it does not know.
+            match stats {
+                Ok(stats) => {
+                    s.stats = stats;
+                    s.stats_error = None;
+                }
+                Err(e) => s.stats_error = Some(e.to_string()),
             }
-        }
-        let push = |token: String| db.push(app.supabase(), token);
-        let outcome = match push(session.access_token.clone()).await {
-            Ok(report) => report.outcome,
-            Err(e) => return PushOutcome::Retry { reason: e.to_string() },
-        };
-        if !matches!(outcome, PushOutcome::Unauthorized { .. }) {
-            return outcome;
-        }
-        match refresh_session(app, &session).await {
-            Ok(fresh) => match push(fresh.access_token).await {
-                Ok(report) => report.outcome,
-                Err(e) => PushOutcome::Retry { reason: e.to_string() },
-            },
-            Err(outcome) => outcome,
-        }
+            if outcome.is_success() {
+                s.last_success = Some(finished_at);
+            }
+            s.last = Some(LastRun {
+                finished_at,
+                duration_ms: js_sys::Date::now() - started,
+                result: outcome.describe(),
+                ok: outcome.is_success(),
+            });
+        });
+        self.busy.set_value(false);
     }
 }
 
@@ -253,7 +232,7 @@ impl Default for SyncController {
 
 /// Renews the session. If the server says the session is over, the account moves to
 /// [`Account::Ended`]: the musician is told, and their data and queue stay.
-async fn refresh_session(app: AppContext, session: &Session) -> Result<Session, PushOutcome> {
+async fn refresh_session(app: AppContext, session: &Session) -> Result<Session, RefreshFailed> {
     match auth::refresh(&FetchTransport::default(), &app.supabase(), &session.refresh_token).await {
         Ok(fresh) => {
             if app.account.with_untracked(|a| a.session().map(|s| s.user.id)) == Some(fresh.user.id) {
@@ -264,18 +243,8 @@ async fn refresh_session(app: AppContext, session: &Session) -> Result<Session, 
         Err(e) if e.ends_session() => {
             app.sync.stop();
             app.set_account(Account::Ended { user: session.user.clone() });
-            Err(PushOutcome::Unauthorized { reason: format!("your session ended: {e}") })
+            Err(RefreshFailed::SessionEnded(e.to_string()))
         }
-        Err(e) => Err(PushOutcome::Retry { reason: e.to_string() }),
-    }
-}
-
-/// Whether a run succeeded, and what happened in words.
-fn describe(outcome: &PushOutcome) -> (bool, String) {
-    match outcome {
-        PushOutcome::Complete => (true, "All changes sent".into()),
-        PushOutcome::Retry { reason } => (false, format!("Will retry: {reason}")),
-        PushOutcome::Unauthorized { reason } => (false, format!("Not signed in: {reason}")),
-        PushOutcome::AlreadyRunning => (true, "Already syncing".into()),
+        Err(e) => Err(RefreshFailed::Retry(e.to_string())),
     }
 }

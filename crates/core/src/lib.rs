@@ -14,5 +14,6 @@ pub mod record;
 pub mod sample;
 pub mod supabase;
 pub mod sync;
+pub mod sync_run;
 pub mod tables;
 pub mod text;

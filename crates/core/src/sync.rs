@@ -152,6 +152,17 @@ pub enum PushOutcome {
     Unauthorized { reason: String },
     /// Another push was already running; this one did nothing.
     AlreadyRunning,
+    /// This device's database failed in a way retrying will not fix (damaged, written
+    /// by a newer version); the changes stay queued.
+    Stopped { reason: String },
+}
+
+impl PushOutcome {
+    /// The outcome for a local database failure: retry later only if that can help.
+    pub fn local(e: &crate::error::DbError) -> PushOutcome {
+        let reason = format!("local database: {e}");
+        if e.is_retryable() { PushOutcome::Retry { reason } } else { PushOutcome::Stopped { reason } }
+    }
 }
 
 /// What a push run did.
@@ -182,6 +193,16 @@ pub enum PullOutcome {
     Retry { reason: String },
     /// The access token was refused: refresh it and pull again.
     Unauthorized { reason: String },
+    /// This device's database failed in a way retrying will not fix.
+    Stopped { reason: String },
+}
+
+impl PullOutcome {
+    /// The outcome for a local database failure: retry later only if that can help.
+    pub fn local(e: &crate::error::DbError) -> PullOutcome {
+        let reason = format!("local database: {e}");
+        if e.is_retryable() { PullOutcome::Retry { reason } } else { PullOutcome::Stopped { reason } }
+    }
 }
 
 /// What one pulled page did.
@@ -274,14 +295,19 @@ impl SyncScheduler {
         self.not_before_ms
     }
 
-    /// Records how a run ended.
-    pub fn record(&mut self, outcome: &PushOutcome, now_ms: i64, random01: f64) {
+    /// Records how a run ended. A stopped run (a damaged database) stops the schedule
+    /// until the musician asks again ("Sync now") or the browser comes back online.
+    pub fn record(&mut self, outcome: &crate::sync_run::RunOutcome, now_ms: i64, random01: f64) {
+        use crate::sync_run::RunOutcome;
         match outcome {
-            PushOutcome::Complete => self.reset(),
-            PushOutcome::AlreadyRunning => {}
-            PushOutcome::Retry { .. } | PushOutcome::Unauthorized { .. } => {
+            RunOutcome::Complete { .. } => self.reset(),
+            RunOutcome::Retry { .. } | RunOutcome::Unauthorized { .. } => {
                 self.failures = self.failures.saturating_add(1);
                 self.not_before_ms = now_ms + self.backoff.delay_ms(self.failures, random01) as i64;
+            }
+            RunOutcome::Stopped { .. } => {
+                self.failures = self.failures.saturating_add(1);
+                self.not_before_ms = i64::MAX;
             }
         }
     }
@@ -362,22 +388,26 @@ mod tests {
 
     #[test]
     fn scheduler_backs_off_and_resets() {
+        use crate::sync_run::RunOutcome;
         let mut s = SyncScheduler::default();
         assert!(s.should_run(0));
-        let retry = PushOutcome::Retry { reason: "down".into() };
+        let retry = RunOutcome::Retry { reason: "down".into() };
         s.record(&retry, 10_000, 0.0);
         assert_eq!(s.failures(), 1);
         assert!(!s.should_run(10_999) && s.should_run(11_000));
         s.record(&retry, 11_000, 0.0);
         assert!(!s.should_run(12_999) && s.should_run(13_000));
-        s.record(&PushOutcome::AlreadyRunning, 13_000, 0.0);
-        assert_eq!(s.failures(), 2, "a skipped run changes nothing");
-        s.record(&PushOutcome::Complete, 13_000, 0.0);
+        s.record(&RunOutcome::Complete { changed: false }, 13_000, 0.0);
         assert!(s.should_run(13_000) && s.failures() == 0);
-        s.record(&PushOutcome::Unauthorized { reason: "expired".into() }, 20_000, 0.5);
+        s.record(&RunOutcome::Unauthorized { reason: "expired".into() }, 20_000, 0.5);
         assert!(!s.should_run(20_001));
         s.online();
         assert!(s.should_run(20_001));
+        // A damaged database does not back off forever: it stops until asked again.
+        s.record(&RunOutcome::Stopped { reason: "malformed".into() }, 30_000, 0.5);
+        assert!(!s.should_run(i64::MAX - 1), "no background runs");
+        s.online();
+        assert!(s.should_run(30_001));
     }
 
     #[test]

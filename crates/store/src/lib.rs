@@ -5,6 +5,7 @@
 pub mod db;
 pub mod pull;
 pub mod push;
+pub mod run;
 pub mod service;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -22,7 +22,7 @@ pub async fn pull_page<T: Transport>(
 ) -> PullOutcome {
     let cursor = match db.borrow().pull_cursor() {
         Ok(cursor) => cursor,
-        Err(e) => return PullOutcome::Retry { reason: format!("local database: {e}") },
+        Err(e) => return PullOutcome::local(&e),
     };
     // From the very start, ask for the total too, for a progress indicator.
     let request = rest::pull_changes(config, access_token, cursor, cursor == 0);
@@ -43,28 +43,6 @@ pub async fn pull_page<T: Transport>(
     let full_page = page.len() as u32 >= rest::PULL_PAGE;
     match db.borrow_mut().apply_pulled(&page) {
         Ok(report) => PullOutcome::Page(PullReport { more: full_page, ..report }),
-        Err(e) => PullOutcome::Retry { reason: format!("local database: {e}") },
-    }
-}
-
-/// Pulls every page. Returns the pages' reports (for tests and tools).
-pub async fn pull_all<T: Transport>(
-    db: &RefCell<Database>,
-    transport: &T,
-    config: &SupabaseConfig,
-    access_token: &str,
-) -> Result<Vec<PullReport>, PullOutcome> {
-    let mut pages = Vec::new();
-    loop {
-        match pull_page(db, transport, config, access_token).await {
-            PullOutcome::Page(page) => {
-                let more = page.more;
-                pages.push(page);
-                if !more {
-                    return Ok(pages);
-                }
-            }
-            failure => return Err(failure),
-        }
+        Err(e) => PullOutcome::local(&e),
     }
 }

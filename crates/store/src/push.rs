@@ -42,6 +42,8 @@ struct Batch {
 /// - A network failure, a server error or a rate limit stops the run; the changes stay
 ///   pending (with one more attempt counted) for the next run.
 /// - A refused token stops the run with [`PushOutcome::Unauthorized`]: refresh and push again.
+/// - A local database failure that retrying cannot fix (a damaged file, a newer schema)
+///   ends it with [`PushOutcome::Stopped`] instead of backing off forever.
 ///
 /// Pushing the same change twice (a lost reply, a closed tab) is harmless: the server
 /// finds its row identical and answers "applied", so it keeps one row.
@@ -58,7 +60,7 @@ pub async fn push<T: Transport>(
         let batch = match db.borrow_mut().begin_push(BATCH_SIZE, &waiting) {
             Ok(batch) => batch,
             Err(e) => {
-                report.outcome = PushOutcome::Retry { reason: format!("local database: {e}") };
+                report.outcome = PushOutcome::local(&e);
                 return report;
             }
         };
@@ -69,7 +71,7 @@ pub async fn push<T: Transport>(
             Ok(Some(batch)) => batch,
             Ok(None) => continue,
             Err(e) => {
-                report.outcome = PushOutcome::Retry { reason: format!("local database: {e}") };
+                report.outcome = PushOutcome::local(&e);
                 return report;
             }
         };
@@ -83,7 +85,7 @@ pub async fn push<T: Transport>(
                 Ok(response) if response.is_success() => match rest::parse_push_results(&response.body) {
                     Ok(results) => match settle(db, &batch, results, &mut report, &mut waiting) {
                         Ok(()) => continue,
-                        Err(e) => PushOutcome::Retry { reason: format!("local database: {e}") },
+                        Err(e) => PushOutcome::local(&e),
                     },
                     // Unreadable: sending again is safe (the server skips what it has).
                     Err(e) => PushOutcome::Retry { reason: format!("unreadable reply: {e}") },
@@ -97,7 +99,7 @@ pub async fn push<T: Transport>(
                     }
                     RestError::Rejected(message) => {
                         if let Err(e) = db.borrow_mut().mark_failed(&batch.ids, &message) {
-                            PushOutcome::Retry { reason: format!("local database: {e}") }
+                            PushOutcome::local(&e)
                         } else {
                             report.failed += 1;
                             continue;
@@ -110,7 +112,9 @@ pub async fn push<T: Transport>(
             };
             // Stop: everything not yet settled goes back in line with the reason.
             let reason = match &failure {
-                PushOutcome::Retry { reason } | PushOutcome::Unauthorized { reason } => reason.clone(),
+                PushOutcome::Retry { reason }
+                | PushOutcome::Unauthorized { reason }
+                | PushOutcome::Stopped { reason } => reason.clone(),
                 _ => String::new(),
             };
             let unsettled: Vec<i64> = std::iter::once(batch).chain(work).flat_map(|b| b.ids).collect();

@@ -18,7 +18,7 @@
 mod common;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use common::fault_proxy::{Fault, FaultProxy};
 use common::*;
@@ -164,7 +164,7 @@ const INTEGRITY: [(&str, &str); 6] = [
     ("duplicate tags", "select count(*) - count(distinct tune_id || lower(name)) from tag where not deleted"),
     (
         "duplicate memberships",
-        "select count(*) - count(distinct repertoire_id || tune_id) from repertoire_tune where not deleted",
+        "select count(*) - count(distinct cast(repertoire_id as text) || cast(tune_id as text)) from repertoire_tune where not deleted",
     ),
     (
         "orphaned notes",
@@ -206,7 +206,8 @@ impl World {
             for (db, session) in &self.devices {
                 let (report, _) = sync_now(db, &self.cfg, session);
                 busy |= report.pushed > 0;
-                for conflict in db.borrow().conflicts().expect("conflicts") {
+                let conflicts = db.borrow().conflicts().expect("conflicts");
+                for conflict in conflicts {
                     busy = true;
                     seen += 1;
                     let choices: Vec<_> = conflict.parts.iter().map(|p| (p.clone(), Side::Mine)).collect();
@@ -237,8 +238,8 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
 
     let mut counter = 0;
     for (r, round) in rounds.iter().enumerate() {
-        // What must survive this round: (what, tune) → added by whom; and who removed.
-        let mut added: BTreeMap<(String, usize), BTreeSet<usize>> = BTreeMap::new();
+        // What must survive this round (what, tune), and what someone removed.
+        let mut added: BTreeSet<(String, usize)> = BTreeSet::new();
         let mut removed: BTreeSet<(String, usize)> = BTreeSet::new();
         let mut deleted: BTreeSet<usize> = BTreeSet::new();
         for op in &round.ops {
@@ -250,19 +251,16 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
             let outcome = match *op {
                 Op::AddNote { tune, .. } => {
                     let body = format!("note r{r} #{counter}");
-                    db.add_note(world.tunes[tune], &body)
-                        .map(|_| added.entry((body, tune)).or_default().insert(op.device()))
-                        .map(|_| ())
+                    db.add_note(world.tunes[tune], &body).map(|_| {
+                        added.insert((body, tune));
+                    })
                 }
                 Op::EditNote { tune, .. } => match db.notes(world.tunes[tune]).expect("notes").first() {
                     Some(note) => db.update_note(note.id, &format!("{} edited #{counter}", note.body)),
                     None => Ok(()),
                 },
                 Op::AddTag { tune, tag, .. } => db.add_tag(world.tunes[tune], TAGS[tag]).map(|_| {
-                    added
-                        .entry((format!("tag:{}", TAGS[tag].to_lowercase()), tune))
-                        .or_default()
-                        .insert(op.device());
+                    added.insert((format!("tag:{}", TAGS[tag].to_lowercase()), tune));
                 }),
                 Op::RemoveTag { tune, tag, .. } => {
                     removed.insert((format!("tag:{}", TAGS[tag].to_lowercase()), tune));
@@ -273,7 +271,7 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
                 }
                 Op::Join { tune, .. } => {
                     db.add_to_repertoire(world.repertoire, &[world.tunes[tune]]).map(|_| {
-                        added.entry(("member".into(), tune)).or_default().insert(op.device());
+                        added.insert(("member".into(), tune));
                     })
                 }
                 Op::Leave { tune, .. } => {
@@ -287,7 +285,7 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
                     let url = format!("https://example.org/r{r}/{counter}");
                     let draft = ReferenceDraft { url: url.clone(), ..Default::default() };
                     db.add_reference(world.tunes[tune], &draft).map(|_| {
-                        added.entry((format!("ref:{url}"), tune)).or_default().insert(op.device());
+                        added.insert((format!("ref:{url}"), tune));
                     })
                 }
                 Op::DeleteTune { tune, .. } => {
@@ -346,12 +344,16 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
             }
         }
         for (what, sql) in INTEGRITY {
-            let sql = sql.replace(" from ", " from public.");
+            let user = first.user.id;
+            let sql = sql
+                .replace(" from ", " from public.")
+                .replace("where not deleted", &format!("where user_id = '{user}' and not deleted"))
+                .replace("where not c.deleted", &format!("where c.user_id = '{user}' and not c.deleted"));
             let n = backend.stack().sql(&format!("select ({sql})::text")).expect("sql")[0].clone();
             prop_assert_eq!(n.as_deref(), Some("0"), "server: {} after round {}: {:?}", what, r, round);
         }
         // Nothing lost: what was added on a tune nobody deleted, and not removed by anyone.
-        for ((what, tune), _) in &added {
+        for (what, tune) in &added {
             if deleted.contains(tune) || removed.contains(&(what.clone(), *tune)) {
                 continue;
             }

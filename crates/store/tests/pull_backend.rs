@@ -78,13 +78,7 @@ fn a_pull_longer_than_one_page_brings_every_row() {
         ))
         .unwrap();
     let db = device();
-    let pages = tunebook_store::native::block_on(tunebook_store::pull::pull_all(
-        &db,
-        &tunebook_store::native::BlockingTransport::default(),
-        &cfg,
-        &session.access_token,
-    ))
-    .expect("pull");
+    let pages = run_sync(&db, &cfg, &session).pages;
     let shape: Vec<(u32, bool)> = pages.iter().map(|p| (p.rows, p.more)).collect();
     assert_eq!(shape, [(1000, true), (1000, true), (345, false)]);
     assert_eq!(pages[0].total, Some(2345), "the first page says how many there are");

@@ -11,7 +11,6 @@ use tunebook_backend::testing::TestStack;
 use tunebook_core::domain::TuneDraft;
 use tunebook_core::merge::{Part, Side};
 use tunebook_core::sync::PushOutcome;
-use tunebook_store::native::{BlockingTransport, block_on};
 
 fn draft(title: &str, mode: &str) -> TuneDraft {
     TuneDraft { title: title.into(), mode: mode.into(), ..TuneDraft::default() }
@@ -168,13 +167,7 @@ fn the_pull_cursor_sees_transactions_that_commit_out_of_order() {
         // ...the fast one starts later, writes, and commits first.
         fast.batch_execute(&format!("begin; {}; commit;", insert(early, "Committed first"))).await.unwrap();
         tokio::task::block_in_place(|| {
-            let pages = block_on(tunebook_store::pull::pull_all(
-                &db,
-                &BlockingTransport::default(),
-                &cfg,
-                &session.access_token,
-            ))
-            .unwrap();
+            let pages = run_sync(&db, &cfg, &session).pages;
             assert_eq!(pages.iter().map(|p| p.rows).sum::<u32>(), 1);
         });
         // The slow one writes afterwards, stamped with its earlier start time.
@@ -184,8 +177,7 @@ fn the_pull_cursor_sees_transactions_that_commit_out_of_order() {
         .sql(&format!("select (select last_modified_at from public.tune where id = '{late}') < (select last_modified_at from public.tune where id = '{early}')"))
         .unwrap();
     assert_eq!(times, [Some("t".to_string())], "a timestamp cursor would skip the later commit");
-    block_on(tunebook_store::pull::pull_all(&db, &BlockingTransport::default(), &cfg, &session.access_token))
-        .unwrap();
+    sync_now(&db, &cfg, &session);
     assert_eq!(
         live_tunes(&db),
         [("Committed first".to_string(), None), ("Committed second".to_string(), None)],

@@ -41,17 +41,23 @@ pub fn push_now(db: &RefCell<Database>, cfg: &SupabaseConfig, session: &Session)
     block_on(push(db, &BlockingTransport::default(), cfg, &session.access_token))
 }
 
-/// Pushes then pulls everything, as one sync run does; returns (push report, new conflicts).
+/// One sync run, as the app makes it (push, then every page pulled); returns (push
+/// report, new conflicts). The run must complete.
 pub fn sync_now(db: &RefCell<Database>, cfg: &SupabaseConfig, session: &Session) -> (PushReport, u32) {
-    let pushed = push_now(db, cfg, session);
-    let pages = block_on(tunebook_store::pull::pull_all(
-        db,
-        &BlockingTransport::default(),
-        cfg,
-        &session.access_token,
-    ))
-    .expect("pull");
-    (pushed, pages.iter().map(|p| p.conflicts).sum())
+    let report = run_sync(db, cfg, session);
+    assert!(report.outcome.is_success(), "sync run: {:?}", report.outcome);
+    (report.push.clone(), report.conflicts())
+}
+
+/// One sync run, however it ends.
+pub fn run_sync(
+    db: &RefCell<Database>,
+    cfg: &SupabaseConfig,
+    session: &Session,
+) -> tunebook_store::run::RunReport {
+    let mut session = session.clone();
+    let now = tunebook_core::platform::now_millis() / 1000;
+    block_on(tunebook_store::run::sync(db, &BlockingTransport::default(), cfg, &mut session, now))
 }
 
 /// A device's live tunes as (title, mode), sorted: what the musician sees.

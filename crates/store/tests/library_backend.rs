@@ -1,0 +1,118 @@
+//! Repertoires, notes, references and tags against the real local backend: a note
+//! written under a tune another device deleted, a note whose tune the server refused,
+//! and the same tag and repertoire place added on two devices offline.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use tunebook_backend::testing::TestStack;
+use tunebook_core::domain::library::RepertoireDraft;
+use tunebook_core::merge::{Part, Side};
+use tunebook_core::tables::TableId;
+
+fn server_count(stack: &TestStack, sql: &str) -> i64 {
+    stack.sql(sql).expect("sql")[0].as_deref().unwrap_or("-1").parse().unwrap_or(-1)
+}
+
+#[test]
+fn a_note_on_a_tune_deleted_elsewhere_asks_restore_or_delete() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    for restore in [true, false] {
+        let phone_session = sign_up(&cfg, "orphan");
+        let laptop_session = sign_in(&cfg, &phone_session.user.email);
+        let (phone, laptop) = (device(), device());
+        let tune = create(&phone, "The Kesh");
+        sync_now(&phone, &cfg, &phone_session);
+        sync_now(&laptop, &cfg, &laptop_session);
+
+        // Offline: the phone deletes the tune, the laptop writes a note on it.
+        phone.borrow_mut().delete_tune(tune.id).unwrap();
+        let note = laptop.borrow_mut().add_note(tune.id, "Slower in the B part").unwrap();
+        sync_now(&laptop, &cfg, &laptop_session);
+        let (_, conflicts) = sync_now(&phone, &cfg, &phone_session);
+        assert_eq!(conflicts, 1, "the phone holds the tune deleted and receives a live note under it");
+        let conflict = phone.borrow().conflicts().unwrap().remove(0);
+        assert_eq!((conflict.table, conflict.record_id), (TableId::Note, note));
+        assert_eq!(conflict.orphan_of(), Some((TableId::Tune, tune.id)));
+        assert_eq!(conflict.parent_title.as_deref(), Some("The Kesh"));
+        assert_eq!(phone.borrow().queue_stats().unwrap().unsynced(), 1, "it counts as unsynced");
+
+        let side = if restore { Side::Mine } else { Side::Theirs };
+        phone.borrow_mut().resolve_conflict(conflict.id, &[(Part::Parent("tune_id".into()), side)]).unwrap();
+        for _ in 0..2 {
+            sync_now(&phone, &cfg, &phone_session);
+            sync_now(&laptop, &cfg, &laptop_session);
+        }
+        for db in [&phone, &laptop] {
+            let db = db.borrow();
+            assert_eq!(db.get_tune(tune.id).unwrap().is_some(), restore, "restore={restore}");
+            let notes = if restore { db.notes(tune.id).unwrap().len() } else { 0 };
+            assert_eq!(notes, usize::from(restore));
+            assert!(db.conflicts().unwrap().is_empty());
+        }
+        let live_note = server_count(
+            &stack,
+            &format!("select count(*) from public.note where id = '{note}' and not deleted"),
+        );
+        assert_eq!(live_note, i64::from(restore));
+    }
+}
+
+#[test]
+fn a_note_waits_for_its_refused_tune_and_follows_it() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    let session = sign_up(&cfg, "waits");
+    stack.sql("alter table public.tune add constraint no_drafts check (title <> 'Draft')").unwrap();
+    let db = device();
+    let tune = create(&db, "Draft");
+    db.borrow_mut().add_note(tune.id, "Learnt from Jim").unwrap();
+    let (push, _) = sync_now(&db, &cfg, &session);
+    assert_eq!((push.failed, push.waiting, push.pushed), (1, 1, 0), "{push:?}");
+    let pending = db.borrow().pending_items(10).unwrap();
+    assert!(pending[0].error.as_deref().unwrap().contains("waiting for its parent"), "{pending:?}");
+
+    // The server is fixed; the musician retries the tune; the note follows.
+    stack.sql("alter table public.tune drop constraint no_drafts").unwrap();
+    let failed = db.borrow().failed_items().unwrap();
+    db.borrow_mut().retry_failed(failed[0].id).unwrap();
+    let (push, _) = sync_now(&db, &cfg, &session);
+    assert_eq!((push.pushed, push.waiting, push.failed), (2, 0, 0), "{push:?}");
+    assert_eq!(server_count(&stack, "select count(*) from public.note where not deleted"), 1);
+}
+
+#[test]
+fn the_same_tag_and_place_added_on_two_devices_offline_is_one_row() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    let phone_session = sign_up(&cfg, "union");
+    let laptop_session = sign_in(&cfg, &phone_session.user.email);
+    let (phone, laptop) = (device(), device());
+    let tune = create(&phone, "The Kesh");
+    let rep = phone
+        .borrow_mut()
+        .create_repertoire(&RepertoireDraft { name: "Session".into(), ..Default::default() })
+        .unwrap();
+    sync_now(&phone, &cfg, &phone_session);
+    sync_now(&laptop, &cfg, &laptop_session);
+
+    phone.borrow_mut().add_tag(tune.id, "Session").unwrap();
+    laptop.borrow_mut().add_tag(tune.id, "session").unwrap();
+    phone.borrow_mut().add_to_repertoire(rep.id, &[tune.id]).unwrap();
+    laptop.borrow_mut().add_to_repertoire(rep.id, &[tune.id]).unwrap();
+    for _ in 0..2 {
+        let (_, a) = sync_now(&phone, &cfg, &phone_session);
+        let (_, b) = sync_now(&laptop, &cfg, &laptop_session);
+        assert_eq!(a + b, 0, "facts never conflict");
+    }
+    assert_eq!(server_count(&stack, "select count(*) from public.tag where not deleted"), 1);
+    assert_eq!(server_count(&stack, "select count(*) from public.repertoire_tune where not deleted"), 1);
+    for db in [&phone, &laptop] {
+        assert_eq!(db.borrow().tags(tune.id).unwrap().len(), 1);
+        assert_eq!(db.borrow().get_repertoire(rep.id).unwrap().unwrap().tune_count, 1);
+        assert_eq!(db.borrow().queue_stats().unwrap().unsynced(), 0);
+    }
+}
