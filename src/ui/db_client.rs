@@ -300,7 +300,7 @@ impl DbClient {
         }
     }
 
-    /// Every tune on this device as a JSON document (for "Export my data").
+    /// Every synced row on this device as a JSON document (for "Export my data").
     pub async fn export(&self) -> Result<String, WorkerError> {
         match self.request(Request::Export).await? {
             Response::Exported(json) => Ok(json),

@@ -1,6 +1,46 @@
-//! A labelled input with its message beneath, shared by the account and settings forms.
+//! What the forms share: a labelled input with its message beneath, the field a failed
+//! write's message belongs next to, and the inline "Delete this …?" confirmation.
 
 use leptos::prelude::*;
+use tunebook_core::domain::library::InputError;
+use tunebook_core::error::DbError;
+use tunebook_core::protocol::WorkerError;
+
+/// A failed write's message and the field it belongs next to ("" when it is about the
+/// whole form, such as a storage failure).
+pub fn input_failure(e: WorkerError) -> InputError {
+    match e {
+        WorkerError::Db(DbError::Input(input)) => input,
+        other => InputError { field: String::new(), message: other.to_string() },
+    }
+}
+
+/// "Delete this note?" with "Yes, delete" and "Cancel", shown while `open`.
+#[component]
+pub fn ConfirmDelete(
+    /// What is deleted ("note").
+    noun: &'static str,
+    open: RwSignal<bool>,
+    on_confirm: impl Fn() + Clone + Send + Sync + 'static,
+    /// A failure of the delete itself.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let question = format!("Delete this {noun}?");
+    view! {
+        <Show when=move || open.get()>
+            <div class="confirm" role="alertdialog" aria-label=question.clone()>
+                <p>{question.clone()}</p>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="button" class="danger" on:click={
+                    let on_confirm = on_confirm.clone();
+                    move |_| on_confirm()
+                }>"Yes, delete"</button>
+                <button type="button" on:click=move |_| open.set(false)>"Cancel"</button>
+            </div>
+        </Show>
+    }
+}
 
 /// `<label for>` + `<input>` + the field's message (announced, and linked with
 /// `aria-describedby` while there is one).

@@ -86,7 +86,7 @@ pub enum Request {
     FailedItems,
     /// Pulled rows this device could not read.
     Quarantined,
-    /// Every tune on this device (deleted ones too), as one JSON document to download.
+    /// Every synced row on this device (deleted ones too), as one JSON document to download.
     Export,
     RetryFailed {
         id: i64,

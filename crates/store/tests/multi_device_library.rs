@@ -61,6 +61,19 @@ impl Op {
             | Op::DeleteTune { device, .. } => device,
         }
     }
+
+    fn tune(&self) -> usize {
+        match *self {
+            Op::AddNote { tune, .. }
+            | Op::EditNote { tune, .. }
+            | Op::AddTag { tune, .. }
+            | Op::RemoveTag { tune, .. }
+            | Op::Join { tune, .. }
+            | Op::Leave { tune, .. }
+            | Op::AddReference { tune, .. }
+            | Op::DeleteTune { tune, .. } => tune,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -93,21 +106,6 @@ fn round() -> impl Strategy<Value = Round> {
         prop::bool::weighted(0.1),
     )
         .prop_map(|(ops, order, lose_reply, restart)| Round { ops, order, lose_reply, restart })
-}
-
-struct Backend {
-    stack: Option<TestStack>,
-}
-
-impl Backend {
-    fn restart(&mut self) {
-        let config = self.stack.take().expect("running").stop();
-        self.stack = Some(TestStack::start_with(config).expect("restart"));
-    }
-
-    fn stack(&self) -> &TestStack {
-        self.stack.as_ref().expect("running")
-    }
 }
 
 /// Every live row a musician keeps, as comparable facts (tags and memberships by their
@@ -297,16 +295,7 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
                 }
             };
             if let Err(e) = outcome {
-                let id = world.tunes[match *op {
-                    Op::AddNote { tune, .. }
-                    | Op::EditNote { tune, .. }
-                    | Op::AddTag { tune, .. }
-                    | Op::RemoveTag { tune, .. }
-                    | Op::Join { tune, .. }
-                    | Op::Leave { tune, .. }
-                    | Op::AddReference { tune, .. }
-                    | Op::DeleteTune { tune, .. } => tune,
-                }];
+                let id = world.tunes[op.tune()];
                 let gone = db.get_tune(id).expect("get").is_none();
                 prop_assert!(
                     gone && e == tunebook_store::db::DbError::NotFound,
@@ -375,7 +364,7 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
 
 #[test]
 fn every_table_converges_with_nothing_lost_duplicated_or_orphaned() {
-    let backend = RefCell::new(Backend { stack: Some(TestStack::start(|_| {}).expect("stack")) });
+    let backend = RefCell::new(Backend::start());
     let cases: u32 = std::env::var("TUNEBOOK_PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(10);
     let mut runner = TestRunner::new(Config {
         cases,

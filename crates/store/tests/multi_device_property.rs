@@ -71,22 +71,6 @@ fn round() -> impl Strategy<Value = Round> {
         .prop_map(|(ops, order, lose_reply, restart)| Round { ops, order, lose_reply, restart })
 }
 
-/// The running stack, restartable between syncs.
-struct Backend {
-    stack: Option<TestStack>,
-}
-
-impl Backend {
-    fn restart(&mut self) {
-        let config = self.stack.take().expect("running").stop();
-        self.stack = Some(TestStack::start_with(config).expect("restart"));
-    }
-
-    fn stack(&self) -> &TestStack {
-        self.stack.as_ref().expect("running")
-    }
-}
-
 struct World {
     cfg: SupabaseConfig,
     proxy: FaultProxy,
@@ -337,7 +321,7 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
 
 #[test]
 fn devices_converge_and_conflicts_are_exactly_the_concurrent_changes() {
-    let backend = RefCell::new(Backend { stack: Some(TestStack::start(|_| {}).expect("stack")) });
+    let backend = RefCell::new(Backend::start());
     let cases: u32 = std::env::var("TUNEBOOK_PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(12);
     let mut runner = TestRunner::new(Config {
         cases,

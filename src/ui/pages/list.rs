@@ -185,7 +185,9 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
             }
             .into_any(),
         },
-        Load::Ready(_) if repertoire.is_some() && query.with(|q| q.filter.is_empty() && q.tag.is_none()) => {
+        Load::Ready(p)
+            if p.matched == 0 && repertoire.is_some() && query.with(|q| q.filter.is_empty() && q.tag.is_none()) =>
+        {
             view! {
                 <p class="empty">"No tunes in this repertoire yet. Add some with “Add tunes”."</p>
             }

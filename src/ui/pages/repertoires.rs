@@ -10,24 +10,16 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use tunebook_core::domain::Uuid;
 use tunebook_core::domain::library::{InputError, Repertoire, RepertoireDraft};
-use tunebook_core::error::DbError;
 use tunebook_core::list::ListQuery;
-use tunebook_core::protocol::{Request, WorkerError};
+use tunebook_core::protocol::Request;
 
 use super::list::TuneList;
 use super::{Load, LoadFailed};
 use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
+use crate::ui::form::input_failure;
 use crate::ui::format::set_page_title;
 use crate::ui::paths;
-
-/// A refusal's field and message ("" for the whole form).
-fn failure(e: WorkerError) -> InputError {
-    match e {
-        WorkerError::Db(DbError::Input(input)) => input,
-        other => InputError { field: String::new(), message: other.to_string() },
-    }
-}
 
 /// Name, Instrument and Description, each with its message beneath.
 #[component]
@@ -107,7 +99,7 @@ pub fn RepertoiresPage() -> impl IntoView {
                     reload.update(|v| *v += 1);
                     app.sync.soon(app);
                 }
-                Err(e) => error.set(Some(failure(e))),
+                Err(e) => error.set(Some(input_failure(e))),
             }
         });
     };
@@ -222,7 +214,7 @@ fn RepertoireView(repertoire: Repertoire, db: DbClient, reload: RwSignal<u64>) -
                         reload.update(|v| *v += 1);
                         app.sync.soon(app);
                     }
-                    Err(e) => error.set(Some(failure(e))),
+                    Err(e) => error.set(Some(input_failure(e))),
                 }
             });
         }
@@ -240,7 +232,7 @@ fn RepertoireView(repertoire: Repertoire, db: DbClient, reload: RwSignal<u64>) -
                             NavigateOptions { replace: true, ..Default::default() },
                         );
                     }
-                    Err(e) => error.set(Some(failure(e))),
+                    Err(e) => error.set(Some(input_failure(e))),
                 }
             });
         }

@@ -11,21 +11,12 @@ use tunebook_core::domain::Uuid;
 use tunebook_core::domain::library::{
     InputError, Note, REFERENCE_KINDS, Reference, ReferenceDraft, TuneExtras,
 };
-use tunebook_core::error::DbError;
-use tunebook_core::protocol::{Request, WorkerError};
+use tunebook_core::protocol::Request;
 
 use crate::ui::context::{AppContext, use_app};
 use crate::ui::db_client::DbClient;
+use crate::ui::form::{ConfirmDelete, input_failure};
 use crate::ui::format::local_date_time;
-
-/// A failed write's message and the field it belongs next to ("" when it is about the
-/// whole form, such as a storage failure).
-fn message(e: WorkerError) -> InputError {
-    match e {
-        WorkerError::Db(DbError::Input(input)) => input,
-        other => InputError { field: String::new(), message: other.to_string() },
-    }
-}
 
 type Failure = RwSignal<Option<InputError>>;
 
@@ -52,7 +43,7 @@ fn write(
                 reload.update(|v| *v += 1);
                 app.sync.soon(app);
             }
-            Err(e) => error.set(Some(message(e))),
+            Err(e) => error.set(Some(input_failure(e))),
         }
     });
 }
@@ -206,6 +197,26 @@ fn NotesSection(tune: Uuid, db: DbClient, notes: Signal<Vec<Note>>, reload: RwSi
     }
 }
 
+/// "Edit note" and "Delete note" (which asks first), for one item of a list.
+#[component]
+fn ItemActions(
+    noun: &'static str,
+    editing: RwSignal<bool>,
+    confirming: RwSignal<bool>,
+    on_delete: impl Fn() + Clone + Send + Sync + 'static,
+    error: Failure,
+) -> impl IntoView {
+    view! {
+        <Show when=move || !editing.get() && !confirming.get()>
+            <div class="actions">
+                <button type="button" on:click=move |_| editing.set(true)>{format!("Edit {noun}")}</button>
+                <button type="button" class="danger" on:click=move |_| confirming.set(true)>{format!("Delete {noun}")}</button>
+            </div>
+        </Show>
+        <ConfirmDelete noun open=confirming on_confirm=on_delete error=Signal::derive(move || shown(error)) />
+    }
+}
+
 #[component]
 fn NoteItem(note: Note, db: DbClient, reload: RwSignal<u64>) -> impl IntoView {
     let app = use_app();
@@ -223,7 +234,7 @@ fn NoteItem(note: Note, db: DbClient, reload: RwSignal<u64>) -> impl IntoView {
             write(app, db.clone(), request, error, reload, move || editing.set(false));
         }
     };
-    let delete = move |_| write(app, db.clone(), Request::DeleteNote { id }, error, reload, || {});
+    let delete = move || write(app, db.clone(), Request::DeleteNote { id }, error, reload, || {});
     let body = note.body.clone();
     view! {
         <li class="note">
@@ -242,19 +253,7 @@ fn NoteItem(note: Note, db: DbClient, reload: RwSignal<u64>) -> impl IntoView {
             <p class="hint">
                 "Changed " <time datetime=note.last_modified_at.to_string()>{local_date_time(note.last_modified_at)}</time>
             </p>
-            <Show when=move || !editing.get() && !confirming.get()>
-                <div class="actions">
-                    <button type="button" on:click=move |_| editing.set(true)>"Edit note"</button>
-                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete note"</button>
-                </div>
-            </Show>
-            <Show when=move || confirming.get()>
-                <div class="confirm" role="alertdialog" aria-label="Delete this note?">
-                    <p>"Delete this note?"</p>
-                    <button type="button" class="danger" on:click=delete.clone()>"Yes, delete"</button>
-                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
-            </Show>
+            <ItemActions noun="note" editing confirming on_delete=delete error />
         </li>
     }
 }
@@ -369,7 +368,7 @@ fn ReferenceItem(reference: Reference, db: DbClient, reload: RwSignal<u64>) -> i
             write(app, db.clone(), request, error, reload, move || editing.set(false));
         }
     };
-    let delete = move |_| write(app, db.clone(), Request::DeleteReference { id }, error, reload, || {});
+    let delete = move || write(app, db.clone(), Request::DeleteReference { id }, error, reload, || {});
     let f = reference.fields.clone();
     let text = f.title.clone().unwrap_or_else(|| f.url.clone());
     let kind = reference.kind_label();
@@ -388,20 +387,7 @@ fn ReferenceItem(reference: Reference, db: DbClient, reload: RwSignal<u64>) -> i
                     <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
                 </form>
             </Show>
-            <Show when=move || !editing.get() && !confirming.get()>
-                <div class="actions">
-                    <button type="button" on:click=move |_| editing.set(true)>"Edit reference"</button>
-                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete reference"</button>
-                </div>
-            </Show>
-            <Show when=move || confirming.get()>
-                <div class="confirm" role="alertdialog" aria-label="Delete this reference?">
-                    <p>"Delete this reference?"</p>
-                    {move || shown(error).map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                    <button type="button" class="danger" on:click=delete.clone()>"Yes, delete"</button>
-                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
-            </Show>
+            <ItemActions noun="reference" editing confirming on_delete=delete error />
         </li>
     }
 }

@@ -1,4 +1,5 @@
-//! "Your data" in Settings: "Export my data" (every tune on this device as a JSON file)
+//! "Your data" in Settings: "Export my data" (every tune, repertoire, note, reference
+//! and tag on this device as a JSON file)
 //! and, when signed in, "Delete my account" (after typing the e-mail address again).
 
 use leptos::prelude::*;
@@ -83,7 +84,7 @@ pub fn YourData() -> impl IntoView {
 
     view! {
         <h2>"Your data"</h2>
-        <p class="hint">"A copy of every tune on this device, as a JSON file."</p>
+        <p class="hint">"A copy of every tune, repertoire, note, reference and tag on this device, as a JSON file."</p>
         <div class="actions">
             <button type="button" on:click=export>"Export my data"</button>
             <Show when=move || email().is_some()>
@@ -96,7 +97,7 @@ pub fn YourData() -> impl IntoView {
                 <h2 id="delete-account-title">"Delete your account?"</h2>
                 <p>
                     "Your account " <strong>{email}</strong>
-                    " and every tune in it will be deleted from the server and from this device. "
+                    " and everything in it will be deleted from the server and from this device. "
                     "Other devices keep what they have until they sign in again. This cannot be undone."
                 </p>
                 <LabeledInput

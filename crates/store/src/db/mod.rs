@@ -6,9 +6,10 @@
 
 // One-way stack, bottom first: records (rows by declaration) → outbox (the queue) →
 // changes (local writes) → tunes / library (the musician's operations) → reconcile
-// (server versions in) → adopt.
+// (server versions in) → adopt, export.
 mod adopt;
 mod changes;
+mod export;
 mod library;
 mod list;
 mod migrations;

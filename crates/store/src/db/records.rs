@@ -42,6 +42,13 @@ where
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
+/// Every row of a table, deleted ones included, oldest first.
+pub(super) fn all(conn: &Connection, table: TableId) -> Result<Vec<Record>, DbError> {
+    let mut stmt = conn.prepare_cached(&format!("{} ORDER BY created_at, id", select_sql(table)))?;
+    let rows = stmt.query_map([], |r| record_from_row(table, r))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Reads a row selected with [`select_sql`].
 pub(super) fn record_from_row(table: TableId, row: &Row<'_>) -> rusqlite::Result<Record> {
     let columns = table.spec().columns;

@@ -93,21 +93,6 @@ impl Database {
     pub fn get_tune_any(&self, id: Uuid) -> Result<Option<Tune>, DbError> {
         get(&self.conn, id)
     }
-
-    /// Every tune on this device, deleted ones included, oldest first, as a JSON
-    /// document: `{"format": "tunebook-export", "version": 1, "exported_at", "tunes": […]}`.
-    pub fn export_json(&self) -> Result<String, DbError> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {TUNE_COLUMNS} FROM tune ORDER BY created_at, id"))?;
-        let tunes = stmt.query_map([], tune_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        let document = serde_json::json!({
-            "format": "tunebook-export",
-            "version": 1,
-            "exported_at": self.now(),
-            "tunes": tunes,
-        });
-        Ok(document.to_string())
-    }
 }
 
 /// A never-synced tune made on this device.
@@ -247,26 +232,6 @@ mod tests {
         assert_eq!(updated.last_modified_at, Timestamp(1_795_238_999_000));
         assert_eq!(updated.sync_version, 1, "local edits keep the base version");
         assert_eq!(db.get_tune(created.id).unwrap(), Some(updated));
-    }
-
-    #[test]
-    fn export_holds_every_tune_with_its_state() {
-        let mut db = Database::open_in_memory().unwrap();
-        let kept = db.create_tune(&TuneDraft { title: "The Kesh".into(), ..Default::default() }).unwrap();
-        let gone = db.create_tune(&TuneDraft { title: "Gone".into(), ..Default::default() }).unwrap();
-        db.delete_tune(gone.id).unwrap();
-        let doc: serde_json::Value = serde_json::from_str(&db.export_json().unwrap()).unwrap();
-        assert_eq!((doc["format"].as_str(), doc["version"].as_i64()), (Some("tunebook-export"), Some(1)));
-        let tunes = doc["tunes"].as_array().unwrap();
-        assert_eq!(tunes.len(), 2);
-        let by_id = |id: Uuid| tunes.iter().find(|t| t["id"] == id.to_string()).unwrap();
-        assert_eq!(
-            (by_id(kept.id)["title"].as_str(), by_id(kept.id)["deleted"].as_bool()),
-            (Some("The Kesh"), Some(false))
-        );
-        assert_eq!(by_id(gone.id)["deleted"], true);
-        let back: tunebook_core::domain::Tune = serde_json::from_value(by_id(kept.id).clone()).unwrap();
-        assert_eq!(back, kept, "an exported tune reads back as the same tune");
     }
 
     #[test]

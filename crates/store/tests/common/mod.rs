@@ -99,3 +99,24 @@ pub fn server_count(stack: &TestStack, filter: &str) -> i64 {
         .parse()
         .unwrap_or(-1)
 }
+
+/// A running stack that can be restarted between syncs (property tests).
+pub struct Backend {
+    pub stack: Option<TestStack>,
+}
+
+impl Backend {
+    pub fn start() -> Backend {
+        Backend { stack: Some(TestStack::start(|_| {}).expect("stack")) }
+    }
+
+    /// Stops the stack and starts it again on the same data and ports.
+    pub fn restart(&mut self) {
+        let config = self.stack.take().expect("running").stop();
+        self.stack = Some(TestStack::start_with(config).expect("restart"));
+    }
+
+    pub fn stack(&self) -> &TestStack {
+        self.stack.as_ref().expect("running")
+    }
+}
