@@ -230,11 +230,13 @@ fn find_orphans(tx: &Transaction<'_>, row: &Record, now: Timestamp) -> Result<u3
         }
         return Ok(found);
     }
+    // Only a row that is live here after the pull can be an orphan (one deleted here,
+    // with its delete still to send, is not).
+    let Some(mine) = read(tx, row.table, row.id)?.filter(|r| !r.deleted()) else { return Ok(0) };
     for parent in row.table.spec().parents {
-        let Some(parent_id) = row.parent_id(parent.column) else { continue };
+        let Some(parent_id) = mine.parent_id(parent.column) else { continue };
         let gone = read(tx, parent.table, parent_id)?.is_some_and(|p| p.deleted());
         if gone && conflict_for(tx, row.table, row.id)?.is_none() {
-            let mine = read(tx, row.table, row.id)?.ok_or(DbError::NotFound)?;
             let parts = [Part::Parent(parent.column.to_string())];
             store_conflict(tx, &mine, None, &mine, &parts, open_item(tx, row.table, row.id)?, now)?;
             found += 1;
@@ -405,6 +407,13 @@ impl Database {
             let theirs =
                 Record { content: conflict.theirs.clone(), sync_version: conflict.theirs_version, ..mine };
             apply_merge(&tx, &content, &theirs, None, now)?;
+            tx.execute("DELETE FROM sync_conflict WHERE id = ?1", [id])?;
+            // Kept alive under a parent deleted meanwhile: that becomes the next question.
+            if let Some(local) = read(&tx, conflict.table, conflict.record_id)? {
+                find_orphans(&tx, &local, now)?;
+            }
+            tx.commit()?;
+            return Ok(());
         }
         tx.execute("DELETE FROM sync_conflict WHERE id = ?1", [id])?;
         tx.commit()?;
@@ -628,5 +637,47 @@ mod tests {
         let local = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!((local.fields.title.as_str(), local.sync_version), ("Mine", 4));
         assert!(queue(&db).is_empty(), "nothing left to send");
+    }
+
+    #[test]
+    fn a_pulled_child_under_a_tune_deleted_here_is_an_orphan_unless_deleted_here_too() {
+        let (mut db, t) = synced_device("Kesh", "G major");
+        let note = db.add_note(t.id, "Slower in the B part").unwrap();
+        // The note reached the server at version 2.
+        let batch = db.begin_push(10, &[]).unwrap();
+        let mut server_note = batch[0].1.clone().unwrap();
+        server_note.sync_version = 2;
+        db.complete_push(&[batch[0].0.id], &[ServerRecord { record: server_note.clone(), change_number: 2 }])
+            .unwrap();
+
+        // Deleted here (the note with its tune); an old copy of the note comes back: not
+        // an orphan, it is deleted here too.
+        db.delete_tune(t.id).unwrap();
+        let echo = ServerRecord { record: server_note.clone(), change_number: 3 };
+        assert_eq!(db.apply_pulled(&pulled(vec![echo])).unwrap().conflicts, 0);
+
+        // Another device edited the note meanwhile (version 3): still deleted here, so a
+        // conflict about the note itself (edit against delete), not about its tune.
+        let mut edited = server_note.clone();
+        edited.sync_version = 3;
+        edited.content.fields.insert("body".into(), "Slower, and swing it".into());
+        let report =
+            db.apply_pulled(&pulled(vec![ServerRecord { record: edited, change_number: 4 }])).unwrap();
+        let conflicts = db.conflicts().unwrap();
+        assert_eq!((report.conflicts, conflicts.len()), (1, 1));
+        assert_eq!(conflicts[0].record_id, note);
+        assert_eq!(conflicts[0].orphan_of(), None, "{:?}", conflicts[0].parts);
+        assert_eq!(conflicts[0].parts, [Part::Deleted]);
+
+        // Keeping their edit brings the note back under a tune deleted here: that is
+        // asked next, rather than leaving the note hidden under a deleted tune.
+        db.resolve_conflict(conflicts[0].id, &[(Part::Deleted, Side::Theirs)]).unwrap();
+        let next = db.conflicts().unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].orphan_of(), Some((TableId::Tune, t.id)));
+        assert!(
+            db.pending_items(10).unwrap().iter().all(|i| i.record_id != note.to_string()),
+            "held meanwhile"
+        );
     }
 }
