@@ -116,3 +116,52 @@ fn the_same_tag_and_place_added_on_two_devices_offline_is_one_row() {
         assert_eq!(db.borrow().queue_stats().unwrap().unsynced(), 0);
     }
 }
+
+#[test]
+fn change_numbers_stay_unique_and_ordered_across_tables_and_writers() {
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    let session = sign_up(&cfg, "numbers");
+    let user = session.user.id;
+    let db = device();
+    let drafts: Vec<_> = (0..600)
+        .map(|i| tunebook_core::domain::TuneDraft { title: format!("T{i}"), ..Default::default() })
+        .collect();
+    db.borrow_mut().import_tunes(&drafts).unwrap();
+    let first = db.borrow().list_tunes(&Default::default()).unwrap().rows[0].id;
+    db.borrow_mut().add_note(first, "A note").unwrap();
+    sync_now(&db, &cfg, &session);
+    // A script edits rows as the database owner (no signed-in user): the slow path.
+    stack.sql("update public.tune set title = title || '!' where title like 'T1%'").unwrap();
+    db.borrow_mut().add_tag(first, "session").unwrap();
+    sync_now(&db, &cfg, &session);
+
+    let numbers = format!(
+        "select change_number from public.tune where user_id = '{user}'
+         union all select change_number from public.note where user_id = '{user}'
+         union all select change_number from public.tag where user_id = '{user}'"
+    );
+    let check = stack
+        .sql(&format!(
+            "select (count(*) = count(distinct change_number))::text || ' ' || max(change_number)::text
+                    || ' ' || (select last_change from public.user_change_counter where user_id = '{user}')::text
+             from ({numbers}) n"
+        ))
+        .unwrap()[0]
+        .clone()
+        .unwrap();
+    let parts: Vec<&str> = check.split(' ').collect();
+    assert_eq!(parts[0], "true", "every change number is used once: {check}");
+    assert_eq!(parts[1], parts[2], "the counter is at the last number handed out: {check}");
+    // A new device pulls everything, the script's edits included.
+    let fresh = device();
+    sync_now(&fresh, &cfg, &sign_in(&cfg, &session.user.email));
+    let listed = fresh.borrow().list_tunes(&Default::default()).unwrap();
+    assert_eq!(listed.total, 600);
+    let bangs = fresh
+        .borrow()
+        .list_tunes(&tunebook_core::list::ListQuery { filter: "!".into(), ..Default::default() })
+        .unwrap();
+    assert_eq!(bangs.matched, 111, "T1, T10–T19, T100–T199");
+    assert_eq!(fresh.borrow().tags(first).unwrap(), ["session"]);
+}
