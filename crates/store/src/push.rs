@@ -12,14 +12,14 @@ use tunebook_core::sync::{PushOutcome, PushReport, QueueItem};
 
 use crate::db::{Database, DbError, Reconciled};
 
-/// Changes taken from the queue per round. Fewer, larger requests are what makes a big
-/// push fast (the server writes a batch in a few set-based statements); the server
-/// takes at most 1,000 per call.
-pub const BATCH_SIZE: u32 = 500;
+/// Changes taken from the queue per round: the most the server takes per call. Fewer,
+/// larger requests are what makes a big push fast (the server writes a batch in a few
+/// set-based statements).
+pub const BATCH_SIZE: u32 = 1000;
 
-/// The most JSON one request carries: well inside the gateway's 1 MB body limit, so a
-/// round of long incipits goes as several requests instead of one refused one.
-pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// The most JSON one request carries: three quarters of the gateway's 1 MB body limit,
+/// so a round of long incipits goes as several requests instead of one refused one.
+pub const MAX_REQUEST_BYTES: usize = 768 * 1024;
 
 /// A batch in flight: queue item ids, their rows (table and id), and the changes to send.
 struct Batch {
@@ -394,25 +394,25 @@ mod tests {
     #[test]
     fn long_rows_go_in_more_requests_each_under_the_size_cap() {
         let mut db = Database::open_in_memory().unwrap();
-        let drafts: Vec<TuneDraft> = (0..200)
+        let drafts: Vec<TuneDraft> = (0..600)
             .map(|i| TuneDraft { title: format!("T{i}"), incipit: "a".repeat(4000), ..TuneDraft::default() })
             .collect();
         db.import_tunes(&drafts).unwrap();
         let db = RefCell::new(db);
         let server = FakeServer::new();
         let report = run(&db, &server);
-        assert_eq!(report.pushed, 200);
+        assert_eq!(report.pushed, 600);
         assert!(report.requests >= 4, "{report:?}");
         assert!(server.max_body.get() <= MAX_REQUEST_BYTES + 64, "{}", server.max_body.get());
     }
 
     #[test]
-    fn large_queues_go_in_batches_of_five_hundred() {
-        let titles: Vec<String> = (0..1250).map(|i| format!("T{i}")).collect();
+    fn large_queues_go_in_batches_of_a_thousand() {
+        let titles: Vec<String> = (0..2500).map(|i| format!("T{i}")).collect();
         let db = db_with(&titles.iter().map(String::as_str).collect::<Vec<_>>());
         let server = FakeServer::new();
         let report = run(&db, &server);
-        assert_eq!((report.pushed, report.requests), (1250, 3));
+        assert_eq!((report.pushed, report.requests), (2500, 3));
         assert_eq!(server.requests.get(), 3);
     }
 }
