@@ -57,13 +57,11 @@ impl Transport for BlockingTransport {
             other => NetworkError::Unreachable(other.to_string()),
         })?;
         let status = response.status().as_u16();
-        let content_range =
-            response.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = response
             .body_mut()
             .read_to_string()
             .map_err(|e| NetworkError::Unreachable(format!("reading the reply: {e}")))?;
-        Ok(HttpResponse { status, body, content_range })
+        Ok(HttpResponse { status, body })
     }
 }
 

@@ -62,7 +62,6 @@ impl Transport for FetchTransport {
             .map_err(|e| NetworkError::Unreachable(js_text(&e)))?
             .as_string()
             .unwrap_or_default();
-        let content_range = response.headers().get("content-range").ok().flatten();
-        Ok(HttpResponse { status: response.status(), body, content_range })
+        Ok(HttpResponse { status: response.status(), body })
     }
 }

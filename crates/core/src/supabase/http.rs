@@ -55,19 +55,17 @@ impl HttpRequest {
     }
 }
 
-/// A response: the status, the headers the client reads, and the body text.
+/// A response: the status and the body text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
-    /// `Content-Range`, when the server sent it (paged reads with a count).
-    pub content_range: Option<String>,
 }
 
 impl HttpResponse {
     /// A response with just a status and a body.
     pub fn new(status: u16, body: impl Into<String>) -> Self {
-        Self { status, body: body.into(), content_range: None }
+        Self { status, body: body.into() }
     }
 
     pub fn is_success(&self) -> bool {
