@@ -108,14 +108,16 @@ fn OrphanCard(
     let part = conflict.parts.first().cloned().unwrap_or(Part::Deleted);
     let (noun, parent_noun) = (conflict.table.spec().noun, parent_table.spec().noun);
     let parent = conflict.parent_title.clone().unwrap_or_else(|| format!("this {parent_noun}"));
-    let what = shown(&conflict.mine, &Part::Field(conflict.table.spec().title_column.into()));
+    // A membership has no text of its own worth quoting (its title column is an id).
+    let what = (conflict.table != TableId::RepertoireTune)
+        .then(|| shown(&conflict.mine, &Part::Field(conflict.table.spec().title_column.into())));
     let (keep, drop) = ((part.clone(), Side::Mine), (part, Side::Theirs));
     view! {
         <article class="conflict-card" aria-labelledby=format!("conflict-{id}")>
             <h2 id=format!("conflict-{id}")>{format!("A {noun} on a deleted {parent_noun}")}</h2>
             <p>
-                {format!("“{parent}” was deleted on another device, but this {noun} was changed here: ")}
-                <q>{what}</q>
+                {format!("“{parent}” was deleted on one device while this {noun} was added or changed on another.")}
+                {what.map(|w| view! { " " <q>{w}</q> })}
             </p>
             <p class="hint">"Found " {local_date_time(conflict.detected_at)}</p>
             <div class="actions">

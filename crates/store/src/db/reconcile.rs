@@ -189,13 +189,15 @@ fn conflict_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Conflict> {
     })
 }
 
-/// Names what a conflicting row belongs to (its first parent's title), for the page.
+/// Names what a conflicting row belongs to, for the page: the deleted parent an orphan
+/// asks about, or else its first parent.
 fn with_parent_title(conn: &Connection, mut conflict: Conflict) -> Result<Conflict, DbError> {
-    if let Some(parent) = conflict.table.spec().parents.first()
-        && let Some(id) = conflict.mine.get(parent.column).as_str().and_then(|s| s.parse().ok())
-    {
-        conflict.parent_title =
-            read(conn, parent.table, id)?.map(|p| p.content.text(parent.table.spec().title_column));
+    let parent = conflict.orphan_of().or_else(|| {
+        let first = conflict.table.spec().parents.first()?;
+        Some((first.table, conflict.mine.get(first.column).as_str()?.parse().ok()?))
+    });
+    if let Some((table, id)) = parent {
+        conflict.parent_title = read(conn, table, id)?.map(|p| p.content.text(table.spec().title_column));
     }
     Ok(conflict)
 }
@@ -679,5 +681,35 @@ mod tests {
             db.pending_items(10).unwrap().iter().all(|i| i.record_id != note.to_string()),
             "held meanwhile"
         );
+    }
+
+    #[test]
+    fn an_orphaned_membership_names_the_deleted_tune_not_its_repertoire() {
+        let (mut db, t) = synced_device("Kesh", "G major");
+        let draft =
+            tunebook_core::domain::library::RepertoireDraft { name: "Session".into(), ..Default::default() };
+        let rep = db.create_repertoire(&draft).unwrap();
+        db.delete_tune(t.id).unwrap();
+        // Another device put the tune in the repertoire meanwhile.
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("repertoire_id".to_string(), serde_json::Value::from(rep.id.to_string()));
+        fields.insert("tune_id".to_string(), serde_json::Value::from(t.id.to_string()));
+        let id = tunebook_core::domain::library::membership_id(rep.id, t.id);
+        let member = Record {
+            table: TableId::RepertoireTune,
+            id,
+            content: Content::new(TableId::RepertoireTune, fields, false),
+            user_id: None,
+            created_at: Timestamp(1),
+            last_modified_at: Timestamp(1),
+            sync_version: 1,
+            device_id: "other-device".into(),
+        };
+        let report =
+            db.apply_pulled(&pulled(vec![ServerRecord { record: member, change_number: 9 }])).unwrap();
+        assert_eq!(report.conflicts, 1);
+        let conflict = db.conflicts().unwrap().remove(0);
+        assert_eq!(conflict.orphan_of(), Some((TableId::Tune, t.id)));
+        assert_eq!(conflict.parent_title.as_deref(), Some("Kesh"));
     }
 }
