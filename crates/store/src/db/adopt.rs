@@ -39,13 +39,11 @@ impl Database {
             // Same schema on both sides (both were migrated by this build), so one
             // column list serves; the upsert never deletes a row here.
             let columns = records::all_columns(*table);
-            let updates: Vec<String> =
-                columns.split(", ").filter(|c| *c != "id").map(|c| format!("{c} = excluded.{c}")).collect();
             let n = tx.execute(
                 &format!(
                     "INSERT INTO main.{name} ({columns}) SELECT {columns} FROM adopt.{name} WHERE true
                      ON CONFLICT (id) DO UPDATE SET {}",
-                    updates.join(", "),
+                    records::take_excluded(*table),
                     name = table.name()
                 ),
                 [],

@@ -14,8 +14,9 @@ use tunebook_core::supabase::rest::PulledPage;
 use tunebook_core::sync::{Operation, PullReport, UnreadableRow};
 use tunebook_core::tables::TableId;
 
+use super::changes::{delete_cascade, put_new};
 use super::outbox::{enqueue_record, open_item};
-use super::records::{self, read, set_base, upsert, write_content};
+use super::records::{self, parse_col, read, set_base, upsert, write_content};
 use super::{Database, DbError};
 
 /// The key of the one pull cursor (the server's change numbers span every table).
@@ -170,21 +171,16 @@ fn conflict_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Conflict> {
     let table = TableId::parse(&table_name).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, "unknown table".into())
     })?;
-    let record_id: String = row.get(2)?;
     Ok(Conflict {
         id: row.get(0)?,
         table,
-        record_id: record_id.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        record_id: parse_col(row, 2)?,
         base: row.get::<_, Option<String>>(3)?.map(|b| content_json(table, 3, &b)).transpose()?,
         mine: content_json(table, 4, &row.get::<_, String>(4)?)?,
         theirs: content_json(table, 5, &row.get::<_, String>(5)?)?,
         theirs_version: row.get(6)?,
         parts: from_json::<Vec<Part>>(7, &row.get::<_, String>(7)?)?,
-        detected_at: row.get::<_, String>(8)?.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        detected_at: parse_col(row, 8)?,
         parent_title: None,
     })
 }
@@ -232,6 +228,9 @@ fn find_orphans(tx: &Transaction<'_>, row: &Record, now: Timestamp) -> Result<u3
         }
         return Ok(found);
     }
+    if row.table.spec().parents.is_empty() {
+        return Ok(0);
+    }
     // Only a row that is live here after the pull can be an orphan (one deleted here,
     // with its delete still to send, is not).
     let Some(mine) = read(tx, row.table, row.id)?.filter(|r| !r.deleted()) else { return Ok(0) };
@@ -254,7 +253,7 @@ impl Database {
         let theirs = &theirs.record;
         let tx = self.conn.transaction()?;
         let Some(mine) = read(&tx, theirs.table, theirs.id)? else {
-            tx.execute("DELETE FROM sync_queue WHERE id = ?1", [item_id])?;
+            delete_item(&tx, Some(item_id))?;
             upsert(&tx, theirs)?;
             set_base(&tx, theirs)?;
             tx.commit()?;
@@ -387,21 +386,19 @@ impl Database {
             .optional()?
             .ok_or(DbError::NotFound)?;
         let mine = read(&tx, conflict.table, conflict.record_id)?.ok_or(DbError::NotFound)?;
+        tx.execute("DELETE FROM sync_conflict WHERE id = ?1", [id])?;
         if let Some((parent_table, parent_id)) = conflict.orphan_of() {
             let keep = choices.iter().any(|(p, side)| matches!(p, Part::Parent(_)) && *side == Side::Mine);
             if keep {
-                if let Some(mut parent) = read(&tx, parent_table, parent_id)?
+                if let Some(parent) = read(&tx, parent_table, parent_id)?
                     && parent.deleted()
                 {
-                    parent.content.deleted = false;
-                    parent.last_modified_at = now;
-                    parent.device_id = device.clone();
-                    upsert(&tx, &parent)?;
-                    enqueue_record(&tx, &parent, Operation::Update, now)?;
+                    // Brought back as it was, and queued.
+                    put_new(&tx, parent_table, parent_id, parent.content.fields, now, &device)?;
                 }
                 enqueue_record(&tx, &mine, Operation::Update, now)?;
             } else {
-                super::changes::delete_cascade(&tx, conflict.table, conflict.record_id, now, &device)?;
+                delete_cascade(&tx, conflict.table, conflict.record_id, now, &device)?;
             }
         } else {
             let content = resolve(&conflict.merge(), &conflict.theirs, choices);
@@ -409,15 +406,11 @@ impl Database {
             let theirs =
                 Record { content: conflict.theirs.clone(), sync_version: conflict.theirs_version, ..mine };
             apply_merge(&tx, &content, &theirs, None, now)?;
-            tx.execute("DELETE FROM sync_conflict WHERE id = ?1", [id])?;
             // Kept alive under a parent deleted meanwhile: that becomes the next question.
             if let Some(local) = read(&tx, conflict.table, conflict.record_id)? {
                 find_orphans(&tx, &local, now)?;
             }
-            tx.commit()?;
-            return Ok(());
         }
-        tx.execute("DELETE FROM sync_conflict WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
     }

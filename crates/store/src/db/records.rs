@@ -1,9 +1,10 @@
 //! Rows of any synced table, read and written through the table's declaration
 //! ([`tunebook_core::tables`]): the sync engine's only way into the data tables. The
 //! statements are built from the declared column names (never from input), once per
-//! table and statement kind, and cached by SQLite's statement cache.
+//! table, and prepared once through SQLite's statement cache.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
@@ -18,18 +19,69 @@ use super::DbError;
 /// The bookkeeping columns every synced table has, after the musician's columns.
 const META: &str = "user_id, created_at, last_modified_at, sync_version, device_id, deleted";
 
-fn column_list(table: TableId) -> String {
-    table.spec().columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+/// One table's statements, built from its declaration the first time they are needed:
+/// reads and writes run once per pulled or pushed row, so the text is not rebuilt each time.
+struct TableSql {
+    /// `id, <the musician's columns>, <bookkeeping>`.
+    all_columns: String,
+    /// `<column> = excluded.<column>` for every column but the id: an upsert's update.
+    take_excluded: String,
+    /// `SELECT <all columns> FROM <table>`, for [`record_from_row`].
+    select: String,
+    select_by_id: String,
+    upsert: String,
+    write_content: String,
+}
+
+impl TableSql {
+    fn build(table: TableId) -> TableSql {
+        let columns: Vec<&str> = table.spec().columns.iter().map(|c| c.name).collect();
+        let n = columns.len();
+        let all_columns = format!("id, {}, {META}", columns.join(", "));
+        let select = format!("SELECT {all_columns} FROM {}", table.name());
+        let marks: Vec<String> = (1..=n + 7).map(|i| format!("?{i}")).collect();
+        let updates: Vec<String> =
+            columns.iter().copied().chain(META.split(", ")).map(|c| format!("{c} = excluded.{c}")).collect();
+        let take_excluded = updates.join(", ");
+        let upsert = format!(
+            "INSERT INTO {} ({all_columns}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {take_excluded}",
+            table.name(),
+            marks.join(", "),
+        );
+        let sets: Vec<String> =
+            columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+        let write_content = format!(
+            "UPDATE {} SET {}, deleted = ?{}, sync_version = ?{}, user_id = ?{} WHERE id = ?1",
+            table.name(),
+            sets.join(", "),
+            n + 2,
+            n + 3,
+            n + 4
+        );
+        TableSql {
+            select_by_id: format!("{select} WHERE id = ?1"),
+            all_columns,
+            take_excluded,
+            select,
+            upsert,
+            write_content,
+        }
+    }
+}
+
+fn sql(table: TableId) -> &'static TableSql {
+    static CACHE: [OnceLock<TableSql>; TableId::ALL.len()] = [const { OnceLock::new() }; TableId::ALL.len()];
+    CACHE[table.rank()].get_or_init(|| TableSql::build(table))
 }
 
 /// Every column of a synced table: `id, <the musician's columns>, <bookkeeping>`.
-pub(super) fn all_columns(table: TableId) -> String {
-    format!("id, {}, {META}", column_list(table))
+pub(super) fn all_columns(table: TableId) -> &'static str {
+    &sql(table).all_columns
 }
 
-/// `SELECT <all columns> FROM <table>`, for [`record_from_row`].
-fn select_sql(table: TableId) -> String {
-    format!("SELECT {} FROM {}", all_columns(table), table.name())
+/// `<column> = excluded.<column>` for every column but the id (an upsert's update).
+pub(super) fn take_excluded(table: TableId) -> &'static str {
+    &sql(table).take_excluded
 }
 
 /// Reads a text column through `FromStr`, reporting a damaged value as a conversion error.
@@ -44,12 +96,12 @@ where
 
 /// Every row of a table, deleted ones included, oldest first.
 pub(super) fn all(conn: &Connection, table: TableId) -> Result<Vec<Record>, DbError> {
-    let mut stmt = conn.prepare_cached(&format!("{} ORDER BY created_at, id", select_sql(table)))?;
+    let mut stmt = conn.prepare_cached(&format!("{} ORDER BY created_at, id", sql(table).select))?;
     let rows = stmt.query_map([], |r| record_from_row(table, r))?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
-/// Reads a row selected with [`select_sql`].
+/// Reads a row selected with [`TableSql::select`].
 pub(super) fn record_from_row(table: TableId, row: &Row<'_>) -> rusqlite::Result<Record> {
     let columns = table.spec().columns;
     let mut fields = BTreeMap::new();
@@ -76,7 +128,7 @@ pub(super) fn record_from_row(table: TableId, row: &Row<'_>) -> rusqlite::Result
 /// A row by id, deleted or not.
 pub(super) fn read(conn: &Connection, table: TableId, id: Uuid) -> Result<Option<Record>, DbError> {
     Ok(conn
-        .prepare_cached(&format!("{} WHERE id = ?1", select_sql(table)))?
+        .prepare_cached(&sql(table).select_by_id)?
         .query_row([id.to_string()], |r| record_from_row(table, r))
         .optional()?)
 }
@@ -95,23 +147,6 @@ fn sql_value(value: &Value) -> SqlValue {
 /// Inserts or replaces a whole row (its children are untouched: no DELETE happens).
 pub(super) fn upsert(conn: &Connection, record: &Record) -> Result<(), DbError> {
     let table = record.table;
-    let names = column_list(table);
-    let n = table.spec().columns.len();
-    let marks: Vec<String> = (1..=n + 7).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = table
-        .spec()
-        .columns
-        .iter()
-        .map(|c| c.name)
-        .chain(["user_id", "created_at", "last_modified_at", "sync_version", "device_id", "deleted"])
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    let sql = format!(
-        "INSERT INTO {} (id, {names}, {META}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
-        table.name(),
-        marks.join(", "),
-        updates.join(", ")
-    );
     let mut values = vec![SqlValue::Text(record.id.to_string())];
     values.extend(table.spec().columns.iter().map(|c| sql_value(record.content.get(c.name))));
     values.extend([
@@ -122,7 +157,7 @@ pub(super) fn upsert(conn: &Connection, record: &Record) -> Result<(), DbError> 
         SqlValue::Text(record.device_id.clone()),
         SqlValue::Integer(i64::from(record.content.deleted)),
     ]);
-    conn.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+    conn.prepare_cached(&sql(table).upsert)?.execute(params_from_iter(values))?;
     Ok(())
 }
 
@@ -137,17 +172,6 @@ pub(super) fn write_content(
     user_id: Option<Uuid>,
 ) -> Result<(), DbError> {
     let columns = table.spec().columns;
-    let sets: Vec<String> =
-        columns.iter().enumerate().map(|(i, c)| format!("{} = ?{}", c.name, i + 2)).collect();
-    let n = columns.len();
-    let sql = format!(
-        "UPDATE {} SET {}, deleted = ?{}, sync_version = ?{}, user_id = ?{} WHERE id = ?1",
-        table.name(),
-        sets.join(", "),
-        n + 2,
-        n + 3,
-        n + 4
-    );
     let mut values = vec![SqlValue::Text(id.to_string())];
     values.extend(columns.iter().map(|c| sql_value(content.get(c.name))));
     values.extend([
@@ -155,7 +179,7 @@ pub(super) fn write_content(
         SqlValue::Integer(sync_version),
         user_id.map(|u| SqlValue::Text(u.to_string())).unwrap_or(SqlValue::Null),
     ]);
-    conn.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+    conn.prepare_cached(&sql(table).write_content)?.execute(params_from_iter(values))?;
     Ok(())
 }
 
