@@ -236,7 +236,7 @@ impl DbClient {
 
     /// Closes (if open) and deletes a database's files.
     pub async fn delete_database(&self, name: &str) -> Result<(), WorkerError> {
-        self.done(Request::DeleteDatabase { name: name.into() }).await
+        self.run(Request::DeleteDatabase { name: name.into() }).await
     }
 
     /// Pushes queued changes to Supabase.
@@ -273,7 +273,7 @@ impl DbClient {
 
     /// Settles a conflict, each conflicting part from the chosen side.
     pub async fn resolve_conflict(&self, id: i64, choices: Vec<(Part, Side)>) -> Result<(), WorkerError> {
-        self.done(Request::ResolveConflict { id, choices }).await
+        self.run(Request::ResolveConflict { id, choices }).await
     }
 
     /// Counts of queued changes.
@@ -310,16 +310,12 @@ impl DbClient {
 
     /// Sends a refused change again on the next push.
     pub async fn retry_failed(&self, id: i64) -> Result<(), WorkerError> {
-        self.done(Request::RetryFailed { id }).await
+        self.run(Request::RetryFailed { id }).await
     }
 
     /// Drops a refused change for good.
     pub async fn discard_failed(&self, id: i64) -> Result<(), WorkerError> {
-        self.done(Request::DiscardFailed { id }).await
-    }
-
-    async fn done(&self, request: Request) -> Result<(), WorkerError> {
-        self.run(request).await
+        self.run(Request::DiscardFailed { id }).await
     }
 }
 
@@ -350,7 +346,8 @@ fn deliver(inner: &Inner, event: MessageEvent) {
     }
 }
 
-fn unexpected(response: Response) -> WorkerError {
+/// The error for an answer of the wrong kind.
+pub(super) fn unexpected(response: Response) -> WorkerError {
     WorkerError::BadMessage(format!("unexpected reply: {}", response.kind()))
 }
 

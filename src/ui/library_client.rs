@@ -5,11 +5,7 @@ use tunebook_core::domain::Uuid;
 use tunebook_core::domain::library::{ReferenceDraft, Repertoire, RepertoireDraft, TuneExtras};
 use tunebook_core::protocol::{Request, Response, WorkerError};
 
-use super::db_client::DbClient;
-
-fn unexpected(response: Response) -> WorkerError {
-    WorkerError::BadMessage(format!("unexpected reply: {}", response.kind()))
-}
+use super::db_client::{DbClient, unexpected};
 
 impl DbClient {
     /// Sends a request whose answer is `Done`.

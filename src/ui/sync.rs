@@ -43,6 +43,20 @@ pub struct SyncStatus {
     pub stats_error: Option<String>,
 }
 
+impl SyncStatus {
+    /// Takes freshly read queue counts. A failed read keeps the last counts, and the
+    /// status says it does not know.
+    fn take_stats(&mut self, stats: Result<QueueStats, tunebook_core::protocol::WorkerError>) {
+        match stats {
+            Ok(stats) => {
+                self.stats = stats;
+                self.stats_error = None;
+            }
+            Err(e) => self.stats_error = Some(e.to_string()),
+        }
+    }
+}
+
 impl Default for SyncStatus {
     fn default() -> Self {
         let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
@@ -127,13 +141,7 @@ impl SyncController {
     pub async fn refresh_stats(&self, app: AppContext) {
         if let Some(db) = app.db() {
             let stats = db.queue_stats().await;
-            self.status.update(|s| match stats {
-                Ok(stats) => {
-                    s.stats = stats;
-                    s.stats_error = None;
-                }
-                Err(e) => s.stats_error = Some(e.to_string()),
-            });
+            self.status.update(|s| s.take_stats(stats));
         }
     }
 
@@ -202,14 +210,7 @@ impl SyncController {
         self.status.update(|s| {
             s.running = false;
             s.pulling = None;
-            // A failed read keeps the last counts, and the status says it does not know.
-            match stats {
-                Ok(stats) => {
-                    s.stats = stats;
-                    s.stats_error = None;
-                }
-                Err(e) => s.stats_error = Some(e.to_string()),
-            }
+            s.take_stats(stats);
             if outcome.is_success() {
                 s.last_success = Some(finished_at);
             }

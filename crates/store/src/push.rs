@@ -137,9 +137,11 @@ fn settle(
     let mut applied_ids = Vec::new();
     let mut applied_rows = Vec::new();
     let mut answered = std::collections::HashSet::new();
+    // Results name their row; a batch holds up to a thousand.
+    let item_of: std::collections::HashMap<&RowKey, i64> =
+        batch.records.iter().zip(batch.ids.iter().copied()).collect();
     for (record, result) in results {
-        let Some(pos) = batch.records.iter().position(|r| *r == record) else { continue };
-        let item = batch.ids[pos];
+        let Some(&item) = item_of.get(&record) else { continue };
         answered.insert(item);
         match result {
             PushResult::Applied(row) => {
