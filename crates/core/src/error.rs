@@ -22,6 +22,9 @@ pub enum DbError {
         "this database was written by a newer version of Tunebook (schema {found}, this version knows up to {known}); update the app"
     )]
     TooNew { found: i64, known: i64 },
+    /// The practice scheduler could not compute a tune's next state.
+    #[error("{0}")]
+    Practice(String),
     /// SQLite or the storage under it failed.
     #[error("storage error: {message}")]
     Storage { message: String, retryable: bool },

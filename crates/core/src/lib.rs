@@ -8,6 +8,7 @@ pub mod error;
 pub mod list;
 pub mod merge;
 pub mod platform;
+pub mod practice;
 pub mod protocol;
 pub mod reconcile;
 pub mod record;

@@ -54,7 +54,7 @@ pub struct Content {
 
 impl Content {
     /// `fields` normalised for `table`: unknown keys dropped, missing columns and empty
-    /// text `null`, whole numbers kept as numbers.
+    /// text `null`, whole numbers kept as numbers, fractional columns as floats.
     pub fn new(table: TableId, mut fields: BTreeMap<String, Value>, deleted: bool) -> Content {
         let fields = table
             .spec()
@@ -63,6 +63,9 @@ impl Content {
             .map(|c| {
                 let value = match (c.kind, fields.remove(c.name).unwrap_or(Value::Null)) {
                     (Kind::Text, Value::String(s)) if s.is_empty() => Value::Null,
+                    // 1 and 1.0 are the same stored value (SQLite's REAL, PostgreSQL's
+                    // double precision), and must compare equal in merges.
+                    (Kind::Real, Value::Number(n)) => n.as_f64().map(Value::from).unwrap_or(Value::Null),
                     (_, v) => v,
                 };
                 (c.name.to_string(), value)
@@ -123,9 +126,12 @@ pub fn three_way(table: TableId, base: Option<&Content>, mine: &Content, theirs:
     if mine.deleted && theirs.deleted {
         return Merge { merged: theirs.clone(), conflicts: Vec::new() };
     }
-    if spec.merge == MergePolicy::Union {
+    match spec.merge {
         // A fact: the local change is the later one (it is about to be pushed on top).
-        return Merge { merged: mine.clone(), conflicts: Vec::new() };
+        MergePolicy::Union => return Merge { merged: mine.clone(), conflicts: Vec::new() },
+        // History is written once: the server's copy is the record.
+        MergePolicy::Append => return Merge { merged: theirs.clone(), conflicts: Vec::new() },
+        MergePolicy::ThreeWay => {}
     }
     let mut merged = mine.clone();
     let mut conflicts = Vec::new();

@@ -12,6 +12,9 @@ use crate::domain::{Tune, TuneDraft, Uuid};
 use crate::error::DbError;
 use crate::list::{ListQuery, TunePage};
 use crate::merge::{Conflict, Part, Side};
+use crate::practice::progress::Progress;
+use crate::practice::view::{PracticeDay, Rated, TunePractice};
+use crate::practice::{Rating, Settings, SettingsDraft};
 use crate::supabase::SupabaseConfig;
 use crate::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
 
@@ -150,6 +153,38 @@ pub enum Request {
         repertoire: Uuid,
         tune: Uuid,
     },
+    /// Today's practice for a repertoire; `utc_offset_minutes` places the musician's day.
+    PracticeDay {
+        repertoire: Uuid,
+        utc_offset_minutes: i32,
+    },
+    RateTune {
+        repertoire: Uuid,
+        tune: Uuid,
+        rating: Rating,
+    },
+    /// Takes back the rating stored as this practice record.
+    UndoRating {
+        record: Uuid,
+    },
+    /// "Schedule for…": the tune is next due at `due` (milliseconds since the epoch).
+    SchedulePractice {
+        repertoire: Uuid,
+        tune: Uuid,
+        due: i64,
+    },
+    /// A tune's practice in each repertoire it is in.
+    TunePractice {
+        tune: Uuid,
+    },
+    PracticeProgress {
+        repertoire: Uuid,
+        utc_offset_minutes: i32,
+    },
+    SavePracticeSettings {
+        repertoire: Uuid,
+        draft: SettingsDraft,
+    },
 }
 
 /// The worker's successful answers.
@@ -183,6 +218,11 @@ pub enum Response {
     Repertoire(Option<Repertoire>),
     /// How many rows an operation touched.
     Count(usize),
+    PracticeDay(PracticeDay),
+    Rated(Rated),
+    TunePractice(Vec<TunePractice>),
+    Progress(Progress),
+    PracticeSettings(Settings),
     /// Done, nothing to report.
     Done,
 }
@@ -211,6 +251,11 @@ impl Response {
             Response::Repertoires(_) => "Repertoires",
             Response::Repertoire(_) => "Repertoire",
             Response::Count(_) => "Count",
+            Response::PracticeDay(_) => "PracticeDay",
+            Response::Rated(_) => "Rated",
+            Response::TunePractice(_) => "TunePractice",
+            Response::Progress(_) => "Progress",
+            Response::PracticeSettings(_) => "PracticeSettings",
             Response::Done => "Done",
         }
     }

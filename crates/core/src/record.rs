@@ -68,6 +68,7 @@ impl Record {
                 (Value::Null, _) => !column.required,
                 (Value::String(s), Kind::Text) => !(column.required && s.is_empty()),
                 (Value::Number(n), Kind::Int) => n.is_i64(),
+                (Value::Number(_), Kind::Real) => true,
                 _ => false,
             };
             if !fits {

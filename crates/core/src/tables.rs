@@ -20,6 +20,7 @@ pub enum TableId {
     Note,
     Reference,
     Tag,
+    PracticeRecord,
 }
 
 /// How a column's values are typed (in SQLite, on the wire and in merges).
@@ -29,6 +30,8 @@ pub enum Kind {
     Text,
     /// A whole number.
     Int,
+    /// A number with a fraction (a scheduler's stability, a retention).
+    Real,
 }
 
 /// A column the musician controls.
@@ -45,6 +48,14 @@ pub struct Column {
 
 const fn text(name: &'static str, label: &'static str) -> Column {
     Column { name, label, kind: Kind::Text, required: false }
+}
+
+const fn int(name: &'static str, label: &'static str) -> Column {
+    Column { name, label, kind: Kind::Int, required: false }
+}
+
+const fn real(name: &'static str, label: &'static str) -> Column {
+    Column { name, label, kind: Kind::Real, required: false }
 }
 
 const fn required(name: &'static str, label: &'static str) -> Column {
@@ -70,6 +81,10 @@ pub enum MergePolicy {
     /// deterministic id: the same fact added on two devices is one row, and whether it
     /// holds is the latest push's answer. Never a conflict.
     Union,
+    /// The row is history (a practice rating): written once, never changed or deleted,
+    /// so it can never conflict. It stays when its parent is deleted (the parent's
+    /// pages hide it) instead of following the delete.
+    Append,
 }
 
 /// One synced table's declaration.
@@ -116,6 +131,11 @@ static REPERTOIRE: TableSpec = TableSpec {
         required("name", "Name"),
         text("instrument", "Instrument"),
         text("description", "Description"),
+        // Practice settings; empty means the default (crate::practice::Settings).
+        real("desired_retention", "Desired retention"),
+        int("max_reviews_per_day", "Maximum reviews per day"),
+        int("new_per_day", "New tunes per day"),
+        int("max_interval", "Maximum interval"),
     ],
     parents: &[],
     merge: MergePolicy::ThreeWay,
@@ -171,15 +191,46 @@ static TAG: TableSpec = TableSpec {
     title_column: "name",
 };
 
+/// One practice event (see `crate::practice`): a rating with the scheduler's state
+/// after it, a one-off "schedule for" date, or the undoing of an earlier rating. Times
+/// are milliseconds since the epoch, so they compare and travel exactly.
+static PRACTICE_RECORD: TableSpec = TableSpec {
+    id: TableId::PracticeRecord,
+    name: "practice_record",
+    noun: "practice record",
+    columns: &[
+        required("repertoire_id", "Repertoire"),
+        required("tune_id", "Tune"),
+        required("kind", "Kind"),
+        Column { name: "practised_at", label: "Practised at", kind: Kind::Int, required: true },
+        int("rating", "Rating"),
+        text("undoes", "Undoes"),
+        int("due", "Due"),
+        int("interval_days", "Interval"),
+        real("stability", "Stability"),
+        real("difficulty", "Difficulty"),
+        text("state", "State"),
+        int("reps", "Repetitions"),
+        int("lapses", "Lapses"),
+    ],
+    parents: &[
+        Parent { column: "repertoire_id", table: TableId::Repertoire },
+        Parent { column: "tune_id", table: TableId::Tune },
+    ],
+    merge: MergePolicy::Append,
+    title_column: "kind",
+};
+
 impl TableId {
     /// Every synced table, parents before children.
-    pub const ALL: [TableId; 6] = [
+    pub const ALL: [TableId; 7] = [
         TableId::Tune,
         TableId::Repertoire,
         TableId::RepertoireTune,
         TableId::Note,
         TableId::Reference,
         TableId::Tag,
+        TableId::PracticeRecord,
     ];
 
     /// The table's declaration.
@@ -191,6 +242,7 @@ impl TableId {
             TableId::Note => &NOTE,
             TableId::Reference => &REFERENCE,
             TableId::Tag => &TAG,
+            TableId::PracticeRecord => &PRACTICE_RECORD,
         }
     }
 
@@ -209,11 +261,14 @@ impl TableId {
         Self::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
 
-    /// The tables whose rows point at this one, with the pointing column.
+    /// The tables whose rows point at this one and follow its delete, with the pointing
+    /// column (history, [`MergePolicy::Append`], stays).
     pub fn children(self) -> impl Iterator<Item = (TableId, &'static str)> {
-        Self::ALL.into_iter().flat_map(move |child| {
-            child.spec().parents.iter().filter(move |p| p.table == self).map(move |p| (child, p.column))
-        })
+        Self::ALL.into_iter().filter(|child| child.spec().merge != MergePolicy::Append).flat_map(
+            move |child| {
+                child.spec().parents.iter().filter(move |p| p.table == self).map(move |p| (child, p.column))
+            },
+        )
     }
 }
 

@@ -95,6 +95,27 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
             db.remove_from_repertoire(repertoire, tune)?;
             Response::Done
         }
+        Request::PracticeDay { repertoire, utc_offset_minutes } => {
+            Response::PracticeDay(db.practice_day(repertoire, utc_offset_minutes)?)
+        }
+        Request::RateTune { repertoire, tune, rating } => {
+            Response::Rated(db.rate_tune(repertoire, tune, rating)?)
+        }
+        Request::UndoRating { record } => {
+            db.undo_rating(record)?;
+            Response::Done
+        }
+        Request::SchedulePractice { repertoire, tune, due } => {
+            db.schedule_practice(repertoire, tune, due)?;
+            Response::Done
+        }
+        Request::TunePractice { tune } => Response::TunePractice(db.tune_practice(tune)?),
+        Request::PracticeProgress { repertoire, utc_offset_minutes } => {
+            Response::Progress(db.practice_progress(repertoire, utc_offset_minutes)?)
+        }
+        Request::SavePracticeSettings { repertoire, draft } => {
+            Response::PracticeSettings(db.set_practice_settings(repertoire, &draft)?)
+        }
     })
 }
 

@@ -1,6 +1,7 @@
 //! Repertoires, notes, references and tags against the real local backend: a note
 //! written under a tune another device deleted, a note whose tune the server refused,
-//! and the same tag and repertoire place added on two devices offline.
+//! the same tag and repertoire place added on two devices offline, and practice history
+//! and settings crossing devices.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -164,4 +165,45 @@ fn change_numbers_stay_unique_and_ordered_across_tables_and_writers() {
         .unwrap();
     assert_eq!(bangs.matched, 111, "T1, T10–T19, T100–T199");
     assert_eq!(fresh.borrow().tags(first).unwrap(), ["session"]);
+}
+
+#[test]
+fn practice_history_and_settings_reach_the_other_device_and_history_is_insert_only() {
+    use tunebook_core::practice::{Rating, SettingsDraft};
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    let phone_session = sign_up(&cfg, "practice");
+    let laptop_session = sign_in(&cfg, &phone_session.user.email);
+    let (phone, laptop) = (device(), device());
+    let tune = create(&phone, "The Kesh");
+    let repertoire = {
+        let mut db = phone.borrow_mut();
+        let r = db
+            .create_repertoire(&RepertoireDraft { name: "Fiddle".into(), ..Default::default() })
+            .unwrap()
+            .id;
+        db.add_to_repertoire(r, &[tune.id]).unwrap();
+        let draft = SettingsDraft { new_per_day: "2".into(), ..db.practice_settings(r).unwrap().to_draft() };
+        db.set_practice_settings(r, &draft).unwrap();
+        r
+    };
+    let rated = phone.borrow_mut().rate_tune(repertoire, tune.id, Rating::Good).unwrap();
+    sync_now(&phone, &cfg, &phone_session);
+    sync_now(&laptop, &cfg, &laptop_session);
+
+    let laptop_view = laptop.borrow().tune_practice(tune.id).unwrap();
+    assert_eq!(laptop_view[0].due, Some(rated.due), "the laptop derives the same due date");
+    assert_eq!(laptop_view[0].history.len(), 1);
+    assert_eq!(laptop.borrow().practice_settings(repertoire).unwrap().new_per_day, 2);
+
+    // The laptop takes the rating back; the phone follows, and history keeps both records.
+    laptop.borrow_mut().undo_rating(rated.record_id).unwrap();
+    sync_now(&laptop, &cfg, &laptop_session);
+    sync_now(&phone, &cfg, &phone_session);
+    assert_eq!(phone.borrow().tune_practice(tune.id).unwrap()[0].due, None, "new again");
+    assert_eq!(server_count(&stack, "select count(*) from public.practice_record"), 2);
+    let can_update = stack
+        .sql("select has_table_privilege('authenticated', 'public.practice_record', 'UPDATE')::text")
+        .unwrap();
+    assert_eq!(can_update[0].as_deref(), Some("false"), "practice history is insert-only");
 }

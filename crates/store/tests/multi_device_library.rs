@@ -11,7 +11,9 @@
 //!   repertoire, locally and on the server;
 //! - nothing orphaned: no live note, reference, tag or membership hangs under a deleted
 //!   or missing tune or repertoire;
-//! - every device holds exactly the server's live rows.
+//! - every device holds exactly the server's live rows;
+//! - practice (ratings and undos made offline on several devices) loses no record and
+//!   leaves every device with the same due dates.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -28,6 +30,7 @@ use tunebook_backend::testing::TestStack;
 use tunebook_core::domain::Uuid;
 use tunebook_core::domain::library::{ReferenceDraft, RepertoireDraft};
 use tunebook_core::merge::Side;
+use tunebook_core::practice::Rating;
 use tunebook_core::supabase::SupabaseConfig;
 use tunebook_core::supabase::auth::Session;
 use tunebook_store::db::Database;
@@ -38,14 +41,49 @@ const TAGS: [&str; 3] = ["session", "Session", "reels"];
 
 #[derive(Clone, Debug)]
 enum Op {
-    AddNote { device: usize, tune: usize },
-    EditNote { device: usize, tune: usize },
-    AddTag { device: usize, tune: usize, tag: usize },
-    RemoveTag { device: usize, tune: usize, tag: usize },
-    Join { device: usize, tune: usize },
-    Leave { device: usize, tune: usize },
-    AddReference { device: usize, tune: usize },
-    DeleteTune { device: usize, tune: usize },
+    AddNote {
+        device: usize,
+        tune: usize,
+    },
+    EditNote {
+        device: usize,
+        tune: usize,
+    },
+    AddTag {
+        device: usize,
+        tune: usize,
+        tag: usize,
+    },
+    RemoveTag {
+        device: usize,
+        tune: usize,
+        tag: usize,
+    },
+    Join {
+        device: usize,
+        tune: usize,
+    },
+    Leave {
+        device: usize,
+        tune: usize,
+    },
+    AddReference {
+        device: usize,
+        tune: usize,
+    },
+    DeleteTune {
+        device: usize,
+        tune: usize,
+    },
+    Practise {
+        device: usize,
+        tune: usize,
+        rating: usize,
+    },
+    /// Takes back the device's latest rating.
+    Undo {
+        device: usize,
+    },
 }
 
 impl Op {
@@ -58,7 +96,9 @@ impl Op {
             | Op::Join { device, .. }
             | Op::Leave { device, .. }
             | Op::AddReference { device, .. }
-            | Op::DeleteTune { device, .. } => device,
+            | Op::DeleteTune { device, .. }
+            | Op::Practise { device, .. }
+            | Op::Undo { device } => device,
         }
     }
 
@@ -71,7 +111,9 @@ impl Op {
             | Op::Join { tune, .. }
             | Op::Leave { tune, .. }
             | Op::AddReference { tune, .. }
-            | Op::DeleteTune { tune, .. } => tune,
+            | Op::DeleteTune { tune, .. }
+            | Op::Practise { tune, .. } => tune,
+            Op::Undo { .. } => 0,
         }
     }
 }
@@ -95,6 +137,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => dt.clone().prop_map(|(device, tune)| Op::Leave { device, tune }),
         2 => dt.clone().prop_map(|(device, tune)| Op::AddReference { device, tune }),
         1 => dt.prop_map(|(device, tune)| Op::DeleteTune { device, tune }),
+        3 => (0..DEVICES, 0..TUNES, 0..4usize).prop_map(|(device, tune, rating)| Op::Practise { device, tune, rating }),
+        1 => (0..DEVICES).prop_map(|device| Op::Undo { device }),
     ]
 }
 
@@ -117,14 +161,16 @@ struct Facts {
     references: BTreeSet<(String, String)>,
     tags: BTreeSet<(String, String)>,
     members: BTreeSet<(String, String)>,
+    practice: BTreeSet<String>,
 }
 
-const FACT_QUERIES: [&str; 5] = [
+const FACT_QUERIES: [&str; 6] = [
     "select id from tune where not deleted",
     "select tune_id || '|' || body from note where not deleted",
     "select tune_id || '|' || url from reference where not deleted",
     "select tune_id || '|' || lower(name) from tag where not deleted",
     "select repertoire_id || '|' || tune_id from repertoire_tune where not deleted",
+    "select cast(id as text) from practice_record where not deleted",
 ];
 
 fn pair(s: &str) -> (String, String) {
@@ -133,13 +179,14 @@ fn pair(s: &str) -> (String, String) {
 }
 
 fn facts(rows: impl Fn(&str) -> Vec<String>) -> Facts {
-    let [tunes, notes, references, tags, members] = FACT_QUERIES.map(&rows);
+    let [tunes, notes, references, tags, members, practice] = FACT_QUERIES.map(&rows);
     Facts {
         tunes: tunes.into_iter().collect(),
         notes: notes.iter().map(|s| pair(s)).collect(),
         references: references.iter().map(|s| pair(s)).collect(),
         tags: tags.iter().map(|s| pair(s)).collect(),
         members: members.iter().map(|s| pair(s)).collect(),
+        practice: practice.into_iter().collect(),
     }
 }
 
@@ -231,10 +278,15 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
     let tunes: Vec<Uuid> = (0..TUNES).map(|i| create(&devices[0].0, &format!("Tune {i}")).id).collect();
     let draft = RepertoireDraft { name: "Session".into(), ..Default::default() };
     let repertoire = devices[0].0.borrow_mut().create_repertoire(&draft).expect("repertoire").id;
+    // Every tune starts in the repertoire, so practice happens from the first round.
+    devices[0].0.borrow_mut().add_to_repertoire(repertoire, &tunes).expect("join");
     let world = World { cfg, proxy, devices, tunes, repertoire };
     world.settle();
 
     let mut counter = 0;
+    // Each device's ratings, latest last (what Undo takes back), and every record written.
+    let mut ratings: Vec<Vec<Uuid>> = vec![Vec::new(); DEVICES];
+    let mut practised: BTreeSet<String> = BTreeSet::new();
     for (r, round) in rounds.iter().enumerate() {
         // What must survive this round (what, tune), and what someone removed.
         let mut added: BTreeSet<(String, usize)> = BTreeSet::new();
@@ -286,6 +338,22 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
                         added.insert((format!("ref:{url}"), tune));
                     })
                 }
+                Op::Practise { device, tune, rating } => {
+                    match db.rate_tune(world.repertoire, world.tunes[tune], Rating::ALL[rating]) {
+                        Ok(rated) => {
+                            ratings[device].push(rated.record_id);
+                            practised.insert(rated.record_id.to_string());
+                            Ok(())
+                        }
+                        // Not (or no longer) in the repertoire on this device.
+                        Err(tunebook_store::db::DbError::NotFound) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
+                Op::Undo { device } => match ratings[device].pop() {
+                    Some(record) => db.undo_rating(record),
+                    None => Ok(()),
+                },
                 Op::DeleteTune { tune, .. } => {
                     deleted.insert(tune);
                     match db.delete_tune(world.tunes[tune]) {
@@ -340,6 +408,19 @@ fn run_case(backend: &mut Backend, rounds: &[Round]) -> Result<(), TestCaseError
                 .replace("where not c.deleted", &format!("where c.user_id = '{user}' and not c.deleted"));
             let n = backend.stack().sql(&format!("select ({sql})::text")).expect("sql")[0].clone();
             prop_assert_eq!(n.as_deref(), Some("0"), "server: {} after round {}: {:?}", what, r, round);
+        }
+        // Practice history is never lost, and every device derives the same schedules.
+        for id in &practised {
+            prop_assert!(server.practice.contains(id), "round {}: practice record {} was lost", r, id);
+        }
+        let schedules = |db: &RefCell<Database>| {
+            device_rows(db, "select repertoire_id || '|' || tune_id || '|' || due from practice_schedule")
+                .into_iter()
+                .collect::<BTreeSet<_>>()
+        };
+        let first_schedules = schedules(&world.devices[0].0);
+        for (i, (db, _)) in world.devices.iter().enumerate().skip(1) {
+            prop_assert_eq!(&schedules(db), &first_schedules, "device {}: due dates after round {}", i, r);
         }
         // Nothing lost: what was added on a tune nobody deleted, and not removed by anyone.
         for (what, tune) in &added {

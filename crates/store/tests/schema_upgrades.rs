@@ -8,12 +8,13 @@ use tunebook_core::domain::TuneDraft;
 use tunebook_core::merge::Part;
 use tunebook_store::db::{Connection, Database, SCHEMA_VERSION};
 
-const FIXTURES: [(i64, &str); 5] = [
+const FIXTURES: [(i64, &str); 6] = [
     (1, include_str!("fixtures/schema-v1.sql")),
     (2, include_str!("fixtures/schema-v2.sql")),
     (3, include_str!("fixtures/schema-v3.sql")),
     (4, include_str!("fixtures/schema-v4.sql")),
     (5, include_str!("fixtures/schema-v5.sql")),
+    (6, include_str!("fixtures/schema-v6.sql")),
 ];
 
 fn version(conn: &Connection) -> i64 {
@@ -46,6 +47,10 @@ fn every_released_schema_upgrades_keeping_its_tunes() {
         if released == 1 {
             // Tunes from before the outbox are queued by the upgrade, so they reach the server.
             assert_eq!(db.queue_stats().unwrap().pending, 2, "v1: both queued");
+        }
+        if released >= 6 {
+            let practice = db.tune_practice("01901234-5678-7fff-bfff-ffffffffff01".parse().unwrap()).unwrap();
+            assert_eq!(practice[0].history.len(), 1, "v{released}: practice history is kept");
         }
         // The upgraded database is fully usable.
         let new =

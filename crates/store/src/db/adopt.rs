@@ -4,8 +4,8 @@
 
 use tunebook_core::tables::TableId;
 
-use super::records;
 use super::{Database, DbError};
+use super::{practice, records};
 
 impl Database {
     /// Moves every synced row and unsynced change from the database file `other` into
@@ -33,6 +33,7 @@ impl Database {
         }
         let tables: Vec<TableId> =
             TableId::ALL.into_iter().filter(|t| present(t.name()).unwrap_or(false)).collect();
+        let adopt_has_schedules = present("practice_schedule")?;
         let tx = self.conn.transaction()?;
         let mut moved = 0;
         for table in &tables {
@@ -68,6 +69,10 @@ impl Database {
         for table in tables.iter().rev() {
             tx.execute(&format!("DELETE FROM adopt.{}", table.name()), [])?;
         }
+        if adopt_has_schedules {
+            tx.execute("DELETE FROM adopt.practice_schedule", [])?;
+        }
+        practice::rebuild_schedules(&tx)?;
         tx.commit()?;
         Ok(moved)
     }

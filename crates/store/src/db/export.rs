@@ -33,6 +33,7 @@ fn key(table: TableId) -> &'static str {
         TableId::Note => "notes",
         TableId::Reference => "references",
         TableId::Tag => "tags",
+        TableId::PracticeRecord => "practice_records",
     }
 }
 

@@ -219,6 +219,50 @@ const MIGRATIONS: &[&str] = &[
 
     UPDATE sync_cursor SET table_name = '*' WHERE table_name = 'tune';
     "#,
+    // 6: practice. Records are synced history (insert-only); practice_schedule is this
+    // device's cache of each tune's schedule, folded from the records, so today's queue
+    // reads one row per tune instead of every record. Repertoires gain their practice
+    // settings (empty = the default).
+    r#"
+    ALTER TABLE repertoire ADD COLUMN desired_retention REAL;
+    ALTER TABLE repertoire ADD COLUMN max_reviews_per_day INTEGER;
+    ALTER TABLE repertoire ADD COLUMN new_per_day INTEGER;
+    ALTER TABLE repertoire ADD COLUMN max_interval INTEGER;
+
+    CREATE TABLE practice_record (
+        id               TEXT PRIMARY KEY NOT NULL,
+        repertoire_id    TEXT NOT NULL,
+        tune_id          TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        practised_at     INTEGER NOT NULL,
+        rating           INTEGER,
+        undoes           TEXT,
+        due              INTEGER,
+        interval_days    INTEGER,
+        stability        REAL,
+        difficulty       REAL,
+        state            TEXT,
+        reps             INTEGER,
+        lapses           INTEGER,
+        user_id          TEXT,
+        created_at       TEXT NOT NULL,
+        last_modified_at TEXT NOT NULL,
+        sync_version     INTEGER NOT NULL DEFAULT 1,
+        device_id        TEXT NOT NULL,
+        deleted          INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+    );
+    CREATE INDEX practice_record_by_tune ON practice_record (tune_id, repertoire_id, practised_at);
+    CREATE INDEX practice_record_by_repertoire ON practice_record (repertoire_id, practised_at);
+
+    CREATE TABLE practice_schedule (
+        repertoire_id TEXT NOT NULL,
+        tune_id       TEXT NOT NULL,
+        -- core::practice::Schedule as JSON, and its due date for range queries.
+        due           INTEGER NOT NULL,
+        schedule      TEXT NOT NULL,
+        PRIMARY KEY (repertoire_id, tune_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -1,12 +1,12 @@
 //! The local SQLite data layer: schema migrations, the synced tables (tunes, repertoires,
-//! notes, references, tags), the outbox, reconciling server versions, and the list queries.
+//! notes, references, tags, practice records), the outbox, reconciling server versions, and the list queries.
 //!
 //! Everything here is synchronous rusqlite, the same code in the browser worker (over
 //! the OPFS VFS) and in native tests (over a temp-file or in-memory database).
 
 // One-way stack, bottom first: records (rows by declaration) → outbox (the queue) →
-// changes (local writes) → tunes / library (the musician's operations) → reconcile
-// (server versions in) → adopt, export.
+// changes (local writes) → tunes / library / practice (the musician's operations) →
+// reconcile (server versions in) → adopt, export.
 mod adopt;
 mod changes;
 mod export;
@@ -14,6 +14,7 @@ mod library;
 mod list;
 mod migrations;
 mod outbox;
+mod practice;
 mod reconcile;
 mod records;
 mod tunes;

@@ -12,10 +12,11 @@ use tunebook_core::reconcile::{PullAction, plan_pulled};
 use tunebook_core::record::{Record, ServerRecord};
 use tunebook_core::supabase::rest::PulledPage;
 use tunebook_core::sync::{Operation, PullReport, UnreadableRow};
-use tunebook_core::tables::TableId;
+use tunebook_core::tables::{MergePolicy, TableId};
 
 use super::changes::{delete_cascade, put_new};
 use super::outbox::{enqueue_record, open_item};
+use super::practice;
 use super::records::{self, parse_col, read, set_base, upsert, write_content};
 use super::{Database, DbError};
 
@@ -228,7 +229,8 @@ fn find_orphans(tx: &Transaction<'_>, row: &Record, now: Timestamp) -> Result<u3
         }
         return Ok(found);
     }
-    if row.table.spec().parents.is_empty() {
+    if row.table.spec().parents.is_empty() || row.table.spec().merge == MergePolicy::Append {
+        // History stays under a deleted parent (its pages hide it): never an orphan.
         return Ok(0);
     }
     // Only a row that is live here after the pull can be an orphan (one deleted here,
@@ -323,6 +325,7 @@ impl Database {
                 PullAction::Insert | PullAction::TakeTheirs => {
                     upsert(&tx, theirs)?;
                     set_base(&tx, theirs)?;
+                    practice::after_write(&tx, theirs)?;
                     report.applied += 1;
                 }
                 PullAction::Echo | PullAction::KeepMine { rebase: true } => set_base(&tx, theirs)?,

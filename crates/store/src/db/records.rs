@@ -109,6 +109,7 @@ pub(super) fn record_from_row(table: TableId, row: &Row<'_>) -> rusqlite::Result
         let value = match column.kind {
             Kind::Text => row.get::<_, Option<String>>(i + 1)?.map(Value::from),
             Kind::Int => row.get::<_, Option<i64>>(i + 1)?.map(Value::from),
+            Kind::Real => row.get::<_, Option<f64>>(i + 1)?.map(Value::from),
         };
         fields.insert(column.name.to_string(), value.unwrap_or(Value::Null));
     }
@@ -138,7 +139,10 @@ fn sql_value(value: &Value) -> SqlValue {
     match value {
         Value::Null => SqlValue::Null,
         Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
-        Value::Number(n) => n.as_i64().map(SqlValue::Integer).unwrap_or(SqlValue::Null),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => n.as_f64().map(SqlValue::Real).unwrap_or(SqlValue::Null),
+        },
         Value::String(s) => SqlValue::Text(s.clone()),
         other => SqlValue::Text(other.to_string()),
     }
