@@ -4,6 +4,7 @@
 #   foundation: the browser app and its SQLite-in-OPFS worker (release build)
 #   sync:       pushing queued changes from the browser to the local stack
 #   pwa:        starting from the service worker cache, and what a repeat visit downloads
+#   practice:   today's queue from a long practice history, and rating by keyboard
 #   backend:    the local gateway and PostgREST
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,5 @@ trunk build benches/browser/index.html --release --dist target/bench/dist/bench 
 cargo bench -p tunebook --bench foundation --locked
 cargo bench -p tunebook --bench sync --locked
 cargo bench -p tunebook --bench pwa --locked
+cargo bench -p tunebook --bench practice --locked
 cargo bench -p tunebook-backend --bench gateway --locked

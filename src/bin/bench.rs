@@ -6,6 +6,9 @@
 //!   to that Supabase project, then times single edits pushed at once;
 //! - with `?mode=pull&url=…&key=…&token=…`, it pulls that account's tunes into a fresh
 //!   database and times it;
+//! - with `?mode=practice&url=…&key=…&token=…`, it pulls that account (a repertoire
+//!   with a long practice history) into a fresh database, then times building today's
+//!   practice queue and rating tunes;
 //! - with `?mode=seed&count=N`, it only fills the app's database with N tunes.
 //!
 //! Results are left in `window.__tunebookBench` as JSON.
@@ -30,6 +33,9 @@ fn main() {
             }
             (Some("pull"), Some(url), Some(anon_key), Some(token)) => {
                 run_pull(tunebook_core::supabase::SupabaseConfig { url, anon_key }, token).await
+            }
+            (Some("practice"), Some(url), Some(anon_key), Some(token)) => {
+                run_practice(tunebook_core::supabase::SupabaseConfig { url, anon_key }, token).await
             }
             (Some("seed"), ..) => seed(param("count").and_then(|c| c.parse().ok()).unwrap_or(1_000)).await,
             _ => run().await,
@@ -106,31 +112,79 @@ async fn seed(count: usize) -> Result<serde_json::Value, String> {
     Ok(serde_json::json!({ "seeded": seeded }))
 }
 
+/// Pulls every page of the account: (rows, pages, the server's total).
 #[cfg(target_arch = "wasm32")]
-async fn run_pull(
-    config: tunebook_core::supabase::SupabaseConfig,
-    token: String,
-) -> Result<serde_json::Value, String> {
+async fn pull_all(
+    db: &tunebook::ui::db_client::DbClient,
+    config: &tunebook_core::supabase::SupabaseConfig,
+    token: &str,
+) -> Result<(u64, u32, Option<u64>), String> {
     use tunebook_core::sync::PullOutcome;
-
-    let now = || web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default();
-    let db = tunebook::ui::db_client::DbClient::spawn().map_err(|e| e.to_string())?;
-    db.open("bench-pull.db", None).await.map_err(|e| e.to_string())?;
-    let started = now();
     let (mut rows, mut pages, mut total) = (0u64, 0u32, None);
     loop {
-        match db.pull(config.clone(), token.clone()).await.map_err(|e| e.to_string())? {
+        match db.pull(config.clone(), token.to_string()).await.map_err(|e| e.to_string())? {
             PullOutcome::Page(page) => {
                 rows += u64::from(page.rows);
                 pages += 1;
                 total = page.total.or(total);
                 if !page.more {
-                    break;
+                    return Ok((rows, pages, total));
                 }
             }
             other => return Err(format!("pull failed: {other:?}")),
         }
     }
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn run_practice(
+    config: tunebook_core::supabase::SupabaseConfig,
+    token: String,
+) -> Result<serde_json::Value, String> {
+    use tunebook_core::practice::Rating;
+
+    let now = || web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default();
+    let db = tunebook::ui::db_client::DbClient::spawn().map_err(|e| e.to_string())?;
+    db.open("bench-practice.db", None).await.map_err(|e| e.to_string())?;
+    let started = now();
+    let (rows, pages, _) = pull_all(&db, &config, &token).await?;
+    let pull_ms = now() - started;
+    let repertoire =
+        db.repertoires().await.map_err(|e| e.to_string())?.first().cloned().ok_or("no repertoire")?;
+
+    // Today's queue from the whole repertoire and its history, as the Practice page asks.
+    let mut queue_ms = Vec::new();
+    let mut day = None;
+    for _ in 0..20 {
+        let started = now();
+        day = Some(db.practice_day(repertoire.id).await.map_err(|e| e.to_string())?);
+        queue_ms.push(now() - started);
+    }
+    let day = day.ok_or("no queue")?;
+    // Ratings: each stored with its record, queued, and the tune's schedule updated.
+    let mut rate_ms = Vec::new();
+    for card in day.cards.iter().take(10) {
+        let started = now();
+        db.rate_tune(repertoire.id, card.tune_id, Rating::Good).await.map_err(|e| e.to_string())?;
+        rate_ms.push(now() - started);
+    }
+    db.terminate("done");
+    Ok(serde_json::json!({
+        "rows": rows, "pages": pages, "pull_ms": pull_ms, "tunes": repertoire.tune_count,
+        "cards": day.cards.len(), "queue_ms": queue_ms, "rate_ms": rate_ms,
+    }))
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn run_pull(
+    config: tunebook_core::supabase::SupabaseConfig,
+    token: String,
+) -> Result<serde_json::Value, String> {
+    let now = || web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default();
+    let db = tunebook::ui::db_client::DbClient::spawn().map_err(|e| e.to_string())?;
+    db.open("bench-pull.db", None).await.map_err(|e| e.to_string())?;
+    let started = now();
+    let (rows, pages, total) = pull_all(&db, &config, &token).await?;
     let finished = now();
     let pull_ms = finished - started;
     let listed =

@@ -126,6 +126,8 @@ pub fn Header() -> impl IntoView {
         <header class="site-header">
             <a class="brand" href=paths::href("/") on:click=move |ev| unsaved.guard_click(ev)>"Tunebook"</a>
             <nav aria-label="Main">
+                <a href=paths::href("/practice") on:click=move |ev| unsaved.guard_click(ev)>"Practice"</a>
+                <a href=paths::href("/progress") on:click=move |ev| unsaved.guard_click(ev)>"Progress"</a>
                 <a href=paths::href("/repertoires") on:click=move |ev| unsaved.guard_click(ev)>"Repertoires"</a>
                 <a href=paths::href("/settings") on:click=move |ev| unsaved.guard_click(ev)>"Settings"</a>
             </nav>

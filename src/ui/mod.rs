@@ -12,6 +12,7 @@ mod header;
 mod library_client;
 mod pages;
 pub mod paths;
+mod practice_client;
 mod pwa;
 mod settings;
 mod shortcuts;

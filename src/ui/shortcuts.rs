@@ -1,5 +1,6 @@
 //! Keyboard shortcuts: `n` new tune, `/` the list's filter, `e` edit the tune shown, `Esc`
-//! cancels (the editor, a dialog), `?` lists them in the "Keyboard shortcuts" dialog.
+//! cancels (the editor, a dialog), `1`–`4` rate on the Practice page (handled there), `?`
+//! lists them in the "Keyboard shortcuts" dialog.
 //! Letters are ignored while typing in a field or with a modifier held.
 
 use leptos::ev;
@@ -12,11 +13,12 @@ use super::context::use_app;
 use super::paths;
 
 /// The shortcuts as the dialog lists them.
-const SHORTCUTS: [(&str, &str); 5] = [
+const SHORTCUTS: [(&str, &str); 6] = [
     ("n", "New tune"),
     ("/", "Filter the list"),
     ("e", "Edit the tune shown"),
     ("Esc", "Cancel editing, close a dialog"),
+    ("1–4", "Practice: rate Again, Hard, Good, Easy"),
     ("?", "Show these shortcuts"),
 ];
 

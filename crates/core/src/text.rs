@@ -122,10 +122,47 @@ pub fn ago(seconds: i64) -> String {
     }
 }
 
+/// When a tune rated now comes back: "in 1 day", "in 4 days", "in 3 months",
+/// "in 1.5 years" (a month is 30 days here: the button only needs the size).
+pub fn comes_back_in(days: i64) -> String {
+    match days {
+        1 => "in 1 day".into(),
+        d if d < 60 => format!("in {d} days"),
+        d if d < 365 => format!("in {} months", (d as f64 / 30.0).round()),
+        d => format!("in {:.1} years", d as f64 / 365.0),
+    }
+}
+
+/// Today's practice so far: "7 of 12 today".
+pub fn practised_of(done: u32, total: u32) -> String {
+    format!("{done} of {total} today")
+}
+
+/// "1 tune" / "3 tunes".
+pub fn tunes(n: u32) -> String {
+    if n == 1 { "1 tune".into() } else { format!("{n} tunes") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sync::QueueStats;
+
+    #[test]
+    fn practice_texts_read_naturally() {
+        let cases = [
+            (1, "in 1 day"),
+            (4, "in 4 days"),
+            (59, "in 59 days"),
+            (90, "in 3 months"),
+            (548, "in 1.5 years"),
+        ];
+        for (days, text) in cases {
+            assert_eq!(comes_back_in(days), text);
+        }
+        assert_eq!(practised_of(7, 12), "7 of 12 today");
+        assert_eq!((tunes(1), tunes(0)), ("1 tune".to_string(), "0 tunes".to_string()));
+    }
 
     #[test]
     fn sizes_and_ages_read_naturally() {

@@ -10,6 +10,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::tune_extras::TuneExtrasView;
+use super::tune_practice::TunePracticeSection;
 use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
 use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
@@ -79,6 +80,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
     let title = tune.fields.title.clone();
 
     let extras_db = db.clone();
+    let practice_db = db.clone();
     let confirm_delete = move |_| {
         let db = db.clone();
         let navigate = navigate.clone();
@@ -148,6 +150,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
                     </div>
                 </div>
             </Show>
+            <TunePracticeSection tune=id db=practice_db />
             <TuneExtrasView tune=id db=extras_db />
         </article>
     }

@@ -113,15 +113,27 @@ pub fn in_force(events: &[Event]) -> Vec<&Event> {
     kept
 }
 
+/// The (time, id) of the latest event in force: events after it can be applied on top
+/// of the derived schedule with [`apply`] instead of folding everything again.
+pub fn latest_key(events: &[Event]) -> Option<(i64, Uuid)> {
+    in_force(events).last().map(|e| (e.at, e.id))
+}
+
+/// The schedule after `event`, when it is later than everything `schedule` was folded
+/// from and nothing undoes it (otherwise fold again with [`derive`]).
+pub fn apply(schedule: Option<Schedule>, event: &Event) -> Option<Schedule> {
+    match event.kind {
+        EventKind::Rated(review) => Some(Schedule { due: review.due, last: Some((event.at, review)) }),
+        EventKind::ScheduledFor { due } => Some(Schedule { due, last: schedule.and_then(|s| s.last) }),
+        EventKind::Undo { .. } => schedule,
+    }
+}
+
 /// A tune's schedule from all of its records in one repertoire (any order): the latest
 /// rating in force, with a later "schedule for" date overriding its due date. `None`
 /// when nothing is in force: the tune is new.
 pub fn derive(events: &[Event]) -> Option<Schedule> {
-    in_force(events).into_iter().fold(None, |schedule, e| match e.kind {
-        EventKind::Rated(review) => Some(Schedule { due: review.due, last: Some((e.at, review)) }),
-        EventKind::ScheduledFor { due } => Some(Schedule { due, last: schedule.and_then(|s| s.last) }),
-        EventKind::Undo { .. } => schedule,
-    })
+    in_force(events).into_iter().fold(None, apply)
 }
 
 #[cfg(test)]
@@ -177,6 +189,22 @@ mod tests {
             let s = derive(events);
             assert_eq!(s.map(|s| s.due), *due, "{events:?}");
             assert_eq!(s.and_then(|s| s.last).map(|(_, r)| r.rating), *rating, "{events:?}");
+        }
+    }
+
+    #[test]
+    fn applying_later_events_one_by_one_agrees_with_the_fold() {
+        let events = [
+            event(1, 10, EventKind::Rated(review(Rating::Good, 100))),
+            event(2, 20, EventKind::ScheduledFor { due: 40 }),
+            event(3, 30, EventKind::Rated(review(Rating::Hard, 300))),
+            event(4, 40, EventKind::ScheduledFor { due: 70 }),
+        ];
+        let mut schedule = None;
+        for (i, e) in events.iter().enumerate() {
+            assert!(latest_key(&events[..i]).is_none_or(|k| k < (e.at, e.id)));
+            schedule = apply(schedule, e);
+            assert_eq!(schedule, derive(&events[..=i]), "after {} events", i + 1);
         }
     }
 

@@ -253,6 +253,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX practice_record_by_tune ON practice_record (tune_id, repertoire_id, practised_at);
     CREATE INDEX practice_record_by_repertoire ON practice_record (repertoire_id, practised_at);
+    CREATE INDEX practice_record_undoes ON practice_record (undoes) WHERE undoes IS NOT NULL;
 
     CREATE TABLE practice_schedule (
         repertoire_id TEXT NOT NULL,
@@ -260,6 +261,9 @@ const MIGRATIONS: &[&str] = &[
         -- core::practice::Schedule as JSON, and its due date for range queries.
         due           INTEGER NOT NULL,
         schedule      TEXT NOT NULL,
+        -- The latest record in force (time, id): a newer one updates the row directly.
+        latest_at     INTEGER NOT NULL,
+        latest_id     TEXT NOT NULL,
         PRIMARY KEY (repertoire_id, tune_id)
     ) WITHOUT ROWID;
     "#,

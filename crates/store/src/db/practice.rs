@@ -39,38 +39,86 @@ fn events_of(conn: &Connection, repertoire: Uuid, tune: Uuid) -> Result<Vec<Even
     Ok(rows.iter().filter_map(Event::from_record).collect())
 }
 
-/// Re-folds one tune's schedule from its records into the cache.
-fn refresh_schedule(conn: &Connection, repertoire: Uuid, tune: Uuid) -> Result<Option<Schedule>, DbError> {
-    let schedule = history::derive(&events_of(conn, repertoire, tune)?);
-    match &schedule {
-        Some(s) => {
+/// Stores a tune's schedule (and the latest record it was folded from) in the cache, or
+/// drops the row when nothing is in force.
+fn store_schedule(
+    conn: &Connection,
+    repertoire: Uuid,
+    tune: Uuid,
+    schedule: Option<Schedule>,
+    latest: Option<(i64, Uuid)>,
+) -> Result<(), DbError> {
+    match (schedule, latest) {
+        (Some(s), Some((at, id))) => {
             // Plain data: serializing cannot fail.
-            let json = serde_json::to_string(s).unwrap_or_default();
+            let json = serde_json::to_string(&s).unwrap_or_default();
             conn.prepare_cached(
-                "INSERT OR REPLACE INTO practice_schedule (repertoire_id, tune_id, due, schedule)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO practice_schedule
+                 (repertoire_id, tune_id, due, schedule, latest_at, latest_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![repertoire.to_string(), tune.to_string(), s.due, json])?;
+            .execute(params![repertoire.to_string(), tune.to_string(), s.due, json, at, id.to_string()])?;
         }
-        None => {
+        _ => {
             conn.prepare_cached("DELETE FROM practice_schedule WHERE repertoire_id = ?1 AND tune_id = ?2")?
                 .execute(params![repertoire.to_string(), tune.to_string()])?;
         }
     }
+    Ok(())
+}
+
+/// Folds one tune's schedule again from all of its records into the cache.
+fn refold(conn: &Connection, repertoire: Uuid, tune: Uuid) -> Result<Option<Schedule>, DbError> {
+    let events = events_of(conn, repertoire, tune)?;
+    let schedule = history::derive(&events);
+    store_schedule(conn, repertoire, tune, schedule, history::latest_key(&events))?;
     Ok(schedule)
 }
 
-/// Keeps the schedule cache in step after a row of any table was written from outside
-/// (a pull): a practice record re-folds its tune's schedule.
-pub(super) fn after_write(conn: &Connection, record: &Record) -> Result<(), DbError> {
-    if record.table != TableId::PracticeRecord {
-        return Ok(());
-    }
-    let (Some(repertoire), Some(tune)) = (record.parent_id("repertoire_id"), record.parent_id("tune_id"))
-    else {
-        return Ok(());
+/// The cached schedule and the latest record it was folded from; `Err(())` inside when
+/// the row is unreadable (an older build's).
+type Cached = Option<Result<(Schedule, (i64, Uuid)), ()>>;
+
+fn cached(conn: &Connection, repertoire: Uuid, tune: Uuid) -> Result<Cached, DbError> {
+    let row: Option<(String, i64, String)> = conn
+        .prepare_cached(
+            "SELECT schedule, latest_at, latest_id FROM practice_schedule WHERE repertoire_id = ?1 AND tune_id = ?2",
+        )?
+        .query_row(params![repertoire.to_string(), tune.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(row.map(|(json, at, id)| match (serde_json::from_str::<Schedule>(&json), id.parse::<Uuid>()) {
+        (Ok(s), Ok(id)) => Ok((s, (at, id))),
+        _ => Err(()),
+    }))
+}
+
+/// Brings a tune's cached schedule up to date with a practice record just stored (made
+/// here or pulled): a record later than everything folded so far is applied on top (the
+/// common case, one row read), anything else (an undo, a record that arrived out of
+/// order from another device) folds the tune's records again.
+fn schedule_after(conn: &Connection, event: &Event) -> Result<(), DbError> {
+    let (repertoire, tune) = (event.repertoire_id, event.tune_id);
+    let current = match cached(conn, repertoire, tune)? {
+        None => None,
+        Some(Ok((schedule, latest))) if (event.at, event.id) > latest => Some(schedule),
+        Some(_) => return refold(conn, repertoire, tune).map(|_| ()),
     };
-    refresh_schedule(conn, repertoire, tune).map(|_| ())
+    let undone: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM practice_record WHERE undoes = ?1 AND deleted = 0")?
+        .query_row([event.id.to_string()], |r| r.get(0))
+        .optional()?;
+    if matches!(event.kind, EventKind::Undo { .. }) || undone.is_some() {
+        return refold(conn, repertoire, tune).map(|_| ());
+    }
+    store_schedule(conn, repertoire, tune, history::apply(current, event), Some((event.at, event.id)))
+}
+
+/// Keeps the schedule cache in step after a row of any table was written from outside
+/// (a pull).
+pub(super) fn after_write(conn: &Connection, record: &Record) -> Result<(), DbError> {
+    match Event::from_record(record) {
+        Some(event) if record.table == TableId::PracticeRecord => schedule_after(conn, &event),
+        _ => Ok(()),
+    }
 }
 
 /// Rebuilds the whole schedule cache from the records (after adoption).
@@ -81,20 +129,16 @@ pub(super) fn rebuild_schedules(conn: &Connection) -> Result<(), DbError> {
         .query_map([], |r| Ok((parse_col(r, 0)?, parse_col(r, 1)?)))?
         .collect::<Result<_, _>>()?;
     for (repertoire, tune) in pairs {
-        refresh_schedule(conn, repertoire, tune)?;
+        refold(conn, repertoire, tune)?;
     }
     Ok(())
 }
 
 fn cached_schedule(conn: &Connection, repertoire: Uuid, tune: Uuid) -> Result<Option<Schedule>, DbError> {
-    let json: Option<String> = conn
-        .prepare_cached("SELECT schedule FROM practice_schedule WHERE repertoire_id = ?1 AND tune_id = ?2")?
-        .query_row(params![repertoire.to_string(), tune.to_string()], |r| r.get(0))
-        .optional()?;
-    // A cache row this build cannot read is rebuilt from the records.
-    match json.map(|j| serde_json::from_str::<Schedule>(&j)) {
-        Some(Ok(s)) => Ok(Some(s)),
-        Some(Err(_)) => refresh_schedule(conn, repertoire, tune),
+    match cached(conn, repertoire, tune)? {
+        Some(Ok((s, _))) => Ok(Some(s)),
+        // A cache row this build cannot read is rebuilt from the records.
+        Some(Err(())) => refold(conn, repertoire, tune),
         None => Ok(None),
     }
 }
@@ -120,7 +164,7 @@ fn candidates(conn: &Connection, repertoire: Uuid) -> Result<Vec<Candidate>, DbE
         .map(|(tune_id, added_at, json)| {
             let schedule = match json.map(|j| serde_json::from_str::<Schedule>(&j)) {
                 Some(Ok(s)) => Some(s),
-                Some(Err(_)) => refresh_schedule(conn, repertoire, tune_id)?,
+                Some(Err(_)) => refold(conn, repertoire, tune_id)?,
                 None => None,
             };
             Ok(Candidate { tune_id, added_at, schedule })
@@ -195,11 +239,17 @@ impl Database {
     /// tune's schedule, in one transaction.
     fn record_practice(&mut self, repertoire: Uuid, tune: Uuid, kind: EventKind) -> Result<Uuid, DbError> {
         let now = self.now();
-        let event =
-            Event { id: Uuid::now_v7(), repertoire_id: repertoire, tune_id: tune, at: now.millis(), kind };
         let tx = self.conn.transaction()?;
+        // After everything already folded for the tune, even if this device's clock went
+        // back (or two events share a millisecond): the new event must count as the latest.
+        let after_latest = match cached(&tx, repertoire, tune)? {
+            Some(Ok((_, (at, _)))) => at + 1,
+            _ => i64::MIN,
+        };
+        let at = now.millis().max(after_latest);
+        let event = Event { id: Uuid::now_v7(), repertoire_id: repertoire, tune_id: tune, at, kind };
         put_new(&tx, TableId::PracticeRecord, event.id, event.to_fields(), now, &self.device_id)?;
-        refresh_schedule(&tx, repertoire, tune)?;
+        schedule_after(&tx, &event)?;
         tx.commit()?;
         Ok(event.id)
     }
@@ -461,6 +511,18 @@ mod tests {
         assert_eq!(progress.practised_per_day.iter().sum::<u32>(), 2);
         assert_eq!(progress.practised_per_day[89 - 2..], [1, 1, 0]);
         assert_eq!((progress.new, progress.learning, progress.known), (0, 1, 0));
+    }
+
+    #[test]
+    fn a_rating_after_the_clock_went_back_still_counts_as_the_latest() {
+        let (mut db, rep, tunes) = setup(1);
+        db.rate_tune(rep, tunes[0], Rating::Easy).unwrap();
+        advance(-3);
+        let again = db.rate_tune(rep, tunes[0], Rating::Again).unwrap();
+        let practice = db.tune_practice(tunes[0]).unwrap();
+        assert_eq!(practice[0].history[0].rating, Rating::Again, "newest first");
+        assert_eq!(practice[0].due, Some(again.due));
+        advance(3);
     }
 
     #[test]

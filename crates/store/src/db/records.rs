@@ -12,7 +12,7 @@ use serde_json::Value;
 use tunebook_core::domain::{Timestamp, Uuid};
 use tunebook_core::merge::Content;
 use tunebook_core::record::Record;
-use tunebook_core::tables::{Kind, TableId};
+use tunebook_core::tables::{Kind, MergePolicy, TableId};
 
 use super::DbError;
 
@@ -236,8 +236,11 @@ pub(super) fn live_children(
 }
 
 /// Remembers the server's content of a row at its version: the common base of later
-/// three-way merges.
+/// three-way merges. History ([`MergePolicy::Append`]) never merges, so keeps none.
 pub(super) fn set_base(conn: &Connection, server: &Record) -> Result<(), DbError> {
+    if server.table.spec().merge == MergePolicy::Append {
+        return Ok(());
+    }
     // Plain data: serializing cannot fail.
     let content = serde_json::to_string(&server.content).unwrap_or_default();
     conn.prepare_cached(
