@@ -125,6 +125,15 @@ pub fn PracticePage() -> impl IntoView {
         });
     });
 
+    // Changes synced in (a first sync on a new device, a rating on another) rebuild the
+    // queue until practice starts here; after that they wait, not to shuffle the cards.
+    Effect::new(move |seen: Option<()>| {
+        app.data_version.track();
+        if seen.is_some() && rated.with_untracked(Vec::is_empty) {
+            reload.update(|v| *v += 1);
+        }
+    });
+
     // Counts as the day began plus this session's ratings.
     let done = move || {
         day.with(|d| if let Load::Ready(d) = d { d.done_today } else { 0 }) + rated.with(Vec::len) as u32

@@ -103,14 +103,14 @@ fn RepertoirePractice(
         view! { <p class="empty">"No practice yet."</p> }.into_any()
     } else {
         view! {
-            <ol class="practice-history" aria-label=format!("Practice history in {}", practice.repertoire_name)>
+            <ul class="practice-history" aria-label=format!("Practice history in {}", practice.repertoire_name)>
                 {practice.history.iter().map(|h| view! {
                     <li>
                         <time>{local_date_time(tunebook_core::domain::Timestamp(h.at))}</time>
                         " — " {h.rating.label()}
                     </li>
                 }).collect_view()}
-            </ol>
+            </ul>
         }
         .into_any()
     };
