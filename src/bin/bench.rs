@@ -9,6 +9,9 @@
 //! - with `?mode=practice&url=…&key=…&token=…`, it pulls that account (a repertoire
 //!   with a long practice history) into a fresh database, then times building today's
 //!   practice queue and rating tunes;
+//! - with `?mode=abc`, it reads Ryan's Mammoth Collection twice over (2,118 tunes) with
+//!   the ABC parser and imports it through the worker in the Import page's batches,
+//!   timing both, then seeds the app's database with it for the notation timing;
 //! - with `?mode=seed&count=N`, it only fills the app's database with N tunes.
 //!
 //! Results are left in `window.__tunebookBench` as JSON.
@@ -37,6 +40,7 @@ fn main() {
             (Some("practice"), Some(url), Some(anon_key), Some(token)) => {
                 run_practice(tunebook_core::supabase::SupabaseConfig { url, anon_key }, token).await
             }
+            (Some("abc"), ..) => run_abc().await,
             (Some("seed"), ..) => seed(param("count").and_then(|c| c.parse().ok()).unwrap_or(1_000)).await,
             _ => run().await,
         };
@@ -110,6 +114,29 @@ async fn seed(count: usize) -> Result<serde_json::Value, String> {
     let seeded = db.import_tunes(tunebook_core::sample::drafts(count, 3)).await.map_err(|e| e.to_string())?;
     db.terminate("seeded");
     Ok(serde_json::json!({ "seeded": seeded }))
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn run_abc() -> Result<serde_json::Value, String> {
+    let now = || web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default();
+    let one = include_str!("../../crates/core/tests/fixtures/ryans-mammoth.abc");
+    let text = format!("{one}\n\n{one}");
+    let started = now();
+    let book = tunebook_core::abc::parse_book(&text);
+    let parse_ms = now() - started;
+    let drafts: Vec<_> = book.tunes.iter().map(|t| t.to_draft()).collect();
+    let db = tunebook::ui::db_client::DbClient::spawn().map_err(|e| e.to_string())?;
+    db.open("tunebook.db", None).await.map_err(|e| e.to_string())?;
+    let started = now();
+    // The Import page's batches.
+    for batch in drafts.chunks(100) {
+        db.import_into(batch.to_vec(), None).await.map_err(|e| e.to_string())?;
+    }
+    let store_ms = now() - started;
+    db.terminate("done");
+    Ok(
+        serde_json::json!({ "tunes": drafts.len(), "unreadable": book.unreadable.len(), "parse_ms": parse_ms, "store_ms": store_ms }),
+    )
 }
 
 /// Pulls every page of the account: (rows, pages, the server's total).

@@ -13,8 +13,8 @@ use super::context::AppContext;
 use super::db_client::DbClient;
 use super::header::Header;
 use super::pages::{
-    ConflictsPage, PracticePage, ProgressPage, RepertoirePage, RepertoiresPage, SettingsPage, SignIn, SignUp,
-    SyncPage, TuneDetail, TuneEditor, TuneList,
+    ConflictsPage, ImportPage, PracticePage, ProgressPage, RepertoirePage, RepertoiresPage, SettingsPage,
+    SignIn, SignUp, SyncPage, TuneDetail, TuneEditor, TuneList,
 };
 use super::paths;
 use super::pwa;
@@ -206,6 +206,7 @@ fn Ready(info: OpenInfo, db: DbClient) -> impl IntoView {
             <Route path=path!("/conflicts") view=ConflictsPage />
             <Route path=path!("/repertoires") view=RepertoiresPage />
             <Route path=path!("/practice") view=PracticePage />
+            <Route path=path!("/import") view=ImportPage />
             <Route path=path!("/progress") view=ProgressPage />
             <Route path=path!("/repertoires/:id") view=move || view! { <RepertoirePage db=repertoire_db.clone() /> } />
         </Routes>

@@ -1,15 +1,18 @@
 //! The Leptos single-page app (browser only): startup, routing, the pages, the account
 //! and the background sync.
 
+mod abc_client;
 mod account;
 mod app;
 mod auth_flow;
 mod context;
 pub mod db_client;
+mod download;
 mod form;
 mod format;
 mod header;
 mod library_client;
+mod notation;
 mod pages;
 pub mod paths;
 mod practice_client;

@@ -3,6 +3,7 @@
 //! engine's decisions. Plain Rust with no storage, shared by the UI, the database
 //! worker and native tests; the only browser code is the `fetch` transport.
 
+pub mod abc;
 pub mod domain;
 pub mod error;
 pub mod list;

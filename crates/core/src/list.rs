@@ -67,6 +67,12 @@ pub struct ListQuery {
     /// Only tunes in this repertoire.
     #[serde(default)]
     pub repertoire: Option<Uuid>,
+    /// Only tunes in this key, as the app writes keys ("E dorian"; case-insensitive).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Only tunes of this type ("reel").
+    #[serde(default)]
+    pub tune_type: Option<String>,
 }
 
 impl ListQuery {
@@ -92,6 +98,12 @@ impl ListQuery {
         if let Some(repertoire) = self.repertoire {
             parts.push(format!("repertoire={repertoire}"));
         }
+        if let Some(key) = &self.key {
+            parts.push(format!("key={}", percent_encode(key)));
+        }
+        if let Some(t) = &self.tune_type {
+            parts.push(format!("type={}", percent_encode(t)));
+        }
         let page = self.offset / self.limit.max(1) + 1;
         if page > 1 {
             parts.push(format!("page={page}"));
@@ -112,6 +124,8 @@ impl ListQuery {
                 "order" => q.descending = value == "desc",
                 "tag" => q.tag = Some(value).filter(|t| !t.trim().is_empty()),
                 "repertoire" => q.repertoire = value.parse().ok(),
+                "key" => q.key = Some(value).filter(|k| !k.trim().is_empty()),
+                "type" => q.tune_type = Some(value).filter(|t| !t.trim().is_empty()),
                 "page" => {
                     let page = value.parse::<u32>().unwrap_or(1).max(1);
                     q.offset = (page - 1).saturating_mul(limit);
@@ -168,6 +182,8 @@ impl Default for ListQuery {
             limit: 50,
             tag: None,
             repertoire: None,
+            key: None,
+            tune_type: None,
         }
     }
 }
@@ -202,8 +218,18 @@ mod tests {
                     limit: 50,
                     tag: None,
                     repertoire: None,
+                    key: None,
+                    tune_type: None,
                 },
                 "q=r%C3%A9%20%26%20co%3F&sort=modified&order=desc&page=3",
+            ),
+            (
+                ListQuery {
+                    key: Some("E dorian".into()),
+                    tune_type: Some("slip jig".into()),
+                    ..ListQuery::default()
+                },
+                "key=E%20dorian&type=slip%20jig",
             ),
             (
                 ListQuery {

@@ -185,6 +185,17 @@ pub enum Request {
         repertoire: Uuid,
         draft: SettingsDraft,
     },
+    /// Stores imported tunes in one transaction, into a repertoire if given.
+    ImportInto {
+        drafts: Vec<TuneDraft>,
+        repertoire: Option<Uuid>,
+    },
+    /// Every live tune's (title, mode), for spotting duplicates before an import.
+    TuneIdentities,
+    /// The keys and types the live tunes have, for the list's choices.
+    Facets,
+    /// The tunes matching a list query (paging ignored) as an ABC tune book.
+    ExportAbc(ListQuery),
 }
 
 /// The worker's successful answers.
@@ -223,6 +234,16 @@ pub enum Response {
     TunePractice(Vec<TunePractice>),
     Progress(Progress),
     PracticeSettings(Settings),
+    Identities(Vec<(String, Option<String>)>),
+    Facets {
+        keys: Vec<String>,
+        types: Vec<String>,
+    },
+    /// An ABC tune book and how many tunes it holds.
+    Abc {
+        text: String,
+        tunes: usize,
+    },
     /// Done, nothing to report.
     Done,
 }
@@ -256,6 +277,9 @@ impl Response {
             Response::TunePractice(_) => "TunePractice",
             Response::Progress(_) => "Progress",
             Response::PracticeSettings(_) => "PracticeSettings",
+            Response::Identities(_) => "Identities",
+            Response::Facets { .. } => "Facets",
+            Response::Abc { .. } => "Abc",
             Response::Done => "Done",
         }
     }

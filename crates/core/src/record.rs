@@ -119,6 +119,7 @@ pub fn tune_content(fields: &TuneFields, deleted: bool) -> Content {
         ("artist", text(&fields.artist)),
         ("release_year", fields.release_year.map(Value::from).unwrap_or(Value::Null)),
         ("incipit", text(&fields.incipit)),
+        ("abc", text(&fields.abc)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -139,6 +140,7 @@ pub fn tune_fields(content: &Content) -> TuneFields {
         artist: text("artist"),
         release_year: content.get("release_year").as_u64().and_then(|y| u16::try_from(y).ok()),
         incipit: text("incipit"),
+        abc: text("abc"),
     }
 }
 

@@ -74,6 +74,7 @@ pub fn drafts(count: usize, seed: u64) -> Vec<TuneDraft> {
                     i + 1,
                     &MODES[next(MODES.len())][..1]
                 ),
+                abc: String::new(),
             }
         })
         .collect()

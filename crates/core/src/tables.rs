@@ -117,6 +117,7 @@ static TUNE: TableSpec = TableSpec {
         text("artist", "Artist"),
         Column { name: "release_year", label: "Release year", kind: Kind::Int, required: false },
         text("incipit", "Incipit"),
+        text("abc", "ABC"),
     ],
     parents: &[],
     merge: MergePolicy::ThreeWay,

@@ -116,6 +116,18 @@ pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerErr
         Request::SavePracticeSettings { repertoire, draft } => {
             Response::PracticeSettings(db.set_practice_settings(repertoire, &draft)?)
         }
+        Request::ImportInto { drafts, repertoire } => {
+            Response::Imported { count: db.import_tunes_into(&drafts, repertoire)? }
+        }
+        Request::TuneIdentities => Response::Identities(db.tune_identities()?),
+        Request::Facets => {
+            let (keys, types) = db.tune_facets()?;
+            Response::Facets { keys, types }
+        }
+        Request::ExportAbc(query) => {
+            let (text, tunes) = db.export_abc(&query)?;
+            Response::Abc { text, tunes }
+        }
     })
 }
 

@@ -8,13 +8,14 @@ use tunebook_core::domain::TuneDraft;
 use tunebook_core::merge::Part;
 use tunebook_store::db::{Connection, Database, SCHEMA_VERSION};
 
-const FIXTURES: [(i64, &str); 6] = [
+const FIXTURES: [(i64, &str); 7] = [
     (1, include_str!("fixtures/schema-v1.sql")),
     (2, include_str!("fixtures/schema-v2.sql")),
     (3, include_str!("fixtures/schema-v3.sql")),
     (4, include_str!("fixtures/schema-v4.sql")),
     (5, include_str!("fixtures/schema-v5.sql")),
     (6, include_str!("fixtures/schema-v6.sql")),
+    (7, include_str!("fixtures/schema-v7.sql")),
 ];
 
 fn version(conn: &Connection) -> i64 {
@@ -47,6 +48,12 @@ fn every_released_schema_upgrades_keeping_its_tunes() {
         if released == 1 {
             // Tunes from before the outbox are queued by the upgrade, so they reach the server.
             assert_eq!(db.queue_stats().unwrap().pending, 2, "v1: both queued");
+        }
+        if released >= 7 {
+            assert!(
+                kesh.fields.abc.as_deref().is_some_and(|a| a.contains("K:G")),
+                "v{released}: the ABC is kept"
+            );
         }
         if released >= 6 {
             let practice = db.tune_practice("01901234-5678-7fff-bfff-ffffffffff01".parse().unwrap()).unwrap();

@@ -15,6 +15,7 @@ use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
 use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
+use crate::ui::notation::Notation;
 use tunebook_core::domain::{Field, Tune};
 
 #[component]
@@ -66,7 +67,7 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
     let draft = tune.fields.to_draft();
     let rows = Field::ALL
         .into_iter()
-        .filter(|f| *f != Field::Title && *f != Field::Incipit)
+        .filter(|f| !matches!(f, Field::Title | Field::Incipit | Field::Abc))
         .map(|f| {
             let value = draft.get(f).to_string();
             let empty = value.is_empty();
@@ -78,6 +79,26 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
         .collect_view();
     let incipit = tune.fields.incipit.clone();
     let title = tune.fields.title.clone();
+    let f = &tune.fields;
+    let notation = tunebook_core::abc::notation_text(
+        &f.title,
+        f.tune_type.as_deref(),
+        f.mode.as_deref(),
+        f.incipit.as_deref(),
+        f.abc.as_deref(),
+    );
+    let abc_text = f.abc.clone();
+    let export_fields = tune.fields.clone();
+    let export_message = RwSignal::new(None::<String>);
+    let export = move |_| {
+        let name = crate::ui::download::file_name(&export_fields.title, "abc");
+        let text = tunebook_core::abc::write_book([&export_fields]);
+        let said = match crate::ui::download::download(&name, "text/vnd.abc", &text) {
+            Ok(()) => format!("Exported to {name}."),
+            Err(e) => format!("Could not export: {e}"),
+        };
+        export_message.set(Some(said));
+    };
 
     let extras_db = db.clone();
     let practice_db = db.clone();
@@ -118,13 +139,26 @@ fn TuneView(tune: Tune, db: DbClient) -> impl IntoView {
                     </time>
                 </dd>
             </dl>
+            <h2>"Notation"</h2>
+            {match notation {
+                Some(text) => view! { <Notation abc=Some(text) label=title.clone() /> }.into_any(),
+                None => view! { <p class="empty">"No music yet: add the tune's ABC or an incipit with Edit."</p> }.into_any(),
+            }}
             <h2>"Incipit"</h2>
             {match incipit {
                 Some(abc) => view! { <pre class="incipit">{abc}</pre> }.into_any(),
                 None => view! { <p class="empty">"No incipit yet."</p> }.into_any(),
             }}
+            {abc_text.map(|abc| view! {
+                <details class="abc-source">
+                    <summary>"ABC"</summary>
+                    <pre class="incipit">{abc}</pre>
+                </details>
+            })}
             <div class="actions">
                 <a class="button" href=paths::href(&format!("/tunes/{id}/edit"))>"Edit"</a>
+                <button type="button" on:click=export>"Export ABC"</button>
+                {move || export_message.get().map(|m| view! { <span role="status" class="hint">{m}</span> })}
                 <button type="button" class="danger" on:click=move |_| confirming.set(true)>
                     "Delete"
                 </button>

@@ -10,6 +10,8 @@ use leptos_router::hooks::use_navigate;
 use super::{Load, LoadFailed, TuneNotFound, route_tune_id};
 use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
+use crate::ui::notation::Notation;
+use send_wrapper::SendWrapper;
 use tunebook_core::domain::{Field, FieldErrors, TUNE_TYPES, TuneDraft, Uuid, validate};
 use tunebook_core::error::DbError;
 use tunebook_core::protocol::WorkerError;
@@ -176,11 +178,11 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
                 </select>
             }
             .into_any(),
-            Field::Incipit => view! {
+            Field::Incipit | Field::Abc => view! {
                 <textarea
                     id=key
                     name=key
-                    rows="8"
+                    rows=if field == Field::Abc { "14" } else { "8" }
                     spellcheck="false"
                     class="incipit"
                     aria-invalid=invalid
@@ -215,6 +217,7 @@ fn EditorForm(db: DbClient, start: EditStart) -> impl IntoView {
                 <p class="field-error" id=error_id hidden=move || message().is_none()>
                     {message}
                 </p>
+                {(field == Field::Abc).then(|| view! { <AbcPreview draft /> })}
             </div>
         }
     };
@@ -248,5 +251,55 @@ fn focus_first_invalid(errors: &FieldErrors) {
         && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
     {
         let _ = el.focus();
+    }
+}
+
+/// Beneath the ABC box: what the parser says about it (not blocking a save), and the
+/// staff, redrawn once typing pauses.
+#[component]
+fn AbcPreview(draft: RwSignal<TuneDraft>) -> impl IntoView {
+    let shown = RwSignal::new(None::<String>);
+    let pending = StoredValue::new(None::<SendWrapper<gloo_timers::callback::Timeout>>);
+    Effect::new(move || {
+        let text = draft.with(|d| d.abc.clone());
+        // Debounced: drawing a long tune on every keystroke would lag the typing.
+        let timeout = gloo_timers::callback::Timeout::new(300, move || {
+            shown.set(Some(text).filter(|t| !t.trim().is_empty()));
+        });
+        pending.set_value(Some(SendWrapper::new(timeout)));
+    });
+    let warnings = move || {
+        let text = shown.get()?;
+        let book = tunebook_core::abc::parse_book(&text);
+        let mut notes: Vec<String> =
+            book.unreadable.iter().map(|u| format!("Line {}: {}.", u.line, u.reason)).collect();
+        if book.tunes.is_empty() && book.unreadable.is_empty() {
+            notes.push("No tune found: a tune starts with an X: line.".into());
+        }
+        if book.tunes.len() > 1 {
+            notes.push(format!(
+                "This holds {} tunes; a tune's ABC should hold one (use Import for a book).",
+                book.tunes.len()
+            ));
+        }
+        for tune in &book.tunes {
+            if tune.key.is_none() {
+                notes.push(format!("K:{} names no key the list can filter by.", tune.key_field));
+            }
+        }
+        (!notes.is_empty()).then(|| {
+            view! {
+                <ul class="abc-warnings" id="abc-warnings" aria-live="polite">
+                    {notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                </ul>
+            }
+        })
+    };
+    view! {
+        {warnings}
+        <Show when=move || shown.with(Option::is_some)>
+            <h2 class="preview-title">"Preview"</h2>
+            <Notation abc=shown controls=false label="the ABC above" />
+        </Show>
     }
 }

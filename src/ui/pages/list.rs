@@ -92,8 +92,9 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
     // Only the newest query's answer is shown: typing fast must not flash stale rows.
     let latest = StoredValue::new(0u64);
 
-    // Narrowing choices: the tags and repertoires in use.
+    // Narrowing choices: the tags, repertoires, keys and types in use.
     let tags = RwSignal::new(Vec::<(String, u32)>::new());
+    let facets = RwSignal::new((Vec::<String>::new(), Vec::<String>::new()));
     let repertoires = RwSignal::new(Vec::<Repertoire>::new());
     let reload = RwSignal::new(0_u64);
     {
@@ -105,6 +106,9 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
                 if let Ok(list) = db.all_tags().await {
                     tags.set(list);
                 }
+                if let Ok(f) = db.facets().await {
+                    facets.set(f);
+                }
                 if repertoire.is_none()
                     && let Ok(list) = db.repertoires().await
                 {
@@ -114,6 +118,30 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
         });
     }
     let remove_db = db.clone();
+    let export_db = db.clone();
+    let export_message = RwSignal::new(None::<String>);
+    let export = move |_| {
+        let db = export_db.clone();
+        let q = query.get_untracked();
+        spawn_local(async move {
+            let name = if repertoire.is_some()
+                || q.tag.is_some()
+                || q.key.is_some()
+                || q.tune_type.is_some()
+                || !q.filter.is_empty()
+            {
+                "tunebook-selection.abc"
+            } else {
+                "tunebook.abc"
+            };
+            let result = match db.export_abc(q).await {
+                Ok((text, n)) => crate::ui::download::download(name, "text/vnd.abc", &text)
+                    .map(|()| format!("Exported {} to {name}.", tune_count(n as u64, n as u64))),
+                Err(e) => Err(e.to_string()),
+            };
+            export_message.set(Some(result.unwrap_or_else(|e| format!("Could not export: {e}"))));
+        });
+    };
 
     Effect::new(move || {
         let query = query.get();
@@ -305,6 +333,39 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
         let q = query.get_untracked();
         go.with_value(|go| go(ListQuery { repertoire, offset: 0, ..q }, false))
     };
+    let choose_key = move |ev| {
+        let key = Some(event_target_value(&ev)).filter(|k| !k.is_empty());
+        let q = query.get_untracked();
+        go.with_value(|go| go(ListQuery { key, offset: 0, ..q }, false))
+    };
+    let choose_type = move |ev| {
+        let tune_type = Some(event_target_value(&ev)).filter(|t| !t.is_empty());
+        let q = query.get_untracked();
+        go.with_value(|go| go(ListQuery { tune_type, offset: 0, ..q }, false))
+    };
+    let facet_select = move |id: &'static str, label: &'static str, all: &'static str, keys: bool| {
+        let current = move || query.with(|q| if keys { q.key.clone() } else { q.tune_type.clone() });
+        let on_change = move |ev| if keys { choose_key(ev) } else { choose_type(ev) };
+        view! {
+            <div class="field inline">
+                <label for=id>{label}</label>
+                <select id=id on:change=on_change>
+                    <option value="" selected=move || current().is_none()>{all}</option>
+                    {move || {
+                        let values = facets.with(|(k, t)| if keys { k.clone() } else { t.clone() });
+                        values
+                            .into_iter()
+                            .map(|v| {
+                                let value = v.clone();
+                                let selected = move || current().is_some_and(|c| c.eq_ignore_ascii_case(&value));
+                                view! { <option value=v.clone() selected=selected>{v.clone()}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </div>
+        }
+    };
     let tag_select = view! {
         <div class="field inline">
             <label for="tag-filter">"Tag"</label>
@@ -352,6 +413,7 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
                 <div class="list-toolbar">
                     <h1>"Tunes"</h1>
                     <a class="button primary" href=paths::href("/tunes/new")>"New tune"</a>
+                    <a class="button" href=paths::href("/import")>"Import"</a>
                 </div>
             })}
             <div class="filter-row">
@@ -370,8 +432,12 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
                 />
                 {tag_select}
                 {repertoire_select}
+                {facet_select("key-filter", "Key", "All keys", true)}
+                {facet_select("type-filter", "Type", "All types", false)}
                 <p class="count" role="status" aria-live="polite">{count}</p>
+                <button type="button" on:click=export>"Export ABC"</button>
             </div>
+            {move || export_message.get().map(|m| view! { <p role="status" class="hint">{m}</p> })}
             {body}
         </section>
     }

@@ -20,6 +20,7 @@ use super::{Load, LoadFailed};
 use crate::ui::context::use_app;
 use crate::ui::form::{LabeledInput, input_failure};
 use crate::ui::format::set_page_title;
+use crate::ui::notation::Notation;
 use crate::ui::{paths, storage};
 
 /// The localStorage key of the repertoire last practised (shared with Progress).
@@ -241,7 +242,14 @@ pub fn PracticePage() -> impl IntoView {
                     <a href=paths::href(&format!("/tunes/{}", card.tune_id))>{card.title.clone()}</a>
                 </h2>
                 {(!facts.is_empty()).then(|| view! { <p class="hint">{facts.join(" · ")}</p> })}
-                {card.incipit.clone().map(|abc| view! { <pre class="incipit" aria-label="Incipit">{abc}</pre> })}
+                {tunebook_core::abc::notation_text(
+                    &card.title,
+                    card.tune_type.as_deref(),
+                    card.mode.as_deref(),
+                    card.incipit.as_deref(),
+                    card.abc.as_deref(),
+                )
+                .map(|abc| view! { <Notation abc=Some(abc) controls=false label=card.title.clone() /> })}
                 {card.latest_note.clone().map(|n| view! {
                     <div class="latest-note"><h3>"Latest note"</h3><p>{n}</p></div>
                 })}

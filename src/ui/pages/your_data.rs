@@ -6,32 +6,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
-use wasm_bindgen::JsCast;
 
 use crate::ui::auth_flow;
 use crate::ui::context::use_app;
+use crate::ui::download::download;
 use crate::ui::form::LabeledInput;
-
-/// Offers `text` as a file download named `name`.
-fn download(name: &str, text: &str) -> Result<(), String> {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|_| "The browser could not prepare the file.".to_string())?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)
-        .map_err(|_| "The browser could not prepare the file.".to_string())?;
-    let link = document()
-        .create_element("a")
-        .ok()
-        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-        .ok_or("The browser could not prepare the file.")?;
-    link.set_href(&url);
-    link.set_download(name);
-    link.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
-}
 
 #[component]
 pub fn YourData() -> impl IntoView {
@@ -51,7 +30,7 @@ pub fn YourData() -> impl IntoView {
             let result = db.export().await.map_err(|e| e.to_string()).and_then(|json| {
                 let day = tunebook_core::domain::Timestamp::now().to_string();
                 let name = format!("tunebook-export-{}.json", day.get(..10).unwrap_or("today"));
-                download(&name, &json).map(|()| name)
+                download(&name, "application/json", &json).map(|()| name)
             });
             export_message.set(Some(match result {
                 Ok(name) => format!("Saved {name}."),

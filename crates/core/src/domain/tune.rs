@@ -37,11 +37,12 @@ pub enum Field {
     Artist,
     ReleaseYear,
     Incipit,
+    Abc,
 }
 
 impl Field {
     /// Every field, in form order.
-    pub const ALL: [Field; 9] = [
+    pub const ALL: [Field; 10] = [
         Field::Title,
         Field::Type,
         Field::Structure,
@@ -51,6 +52,7 @@ impl Field {
         Field::Artist,
         Field::ReleaseYear,
         Field::Incipit,
+        Field::Abc,
     ];
 
     /// The label shown next to the input (and used by tests and screen readers to find it).
@@ -65,6 +67,7 @@ impl Field {
             Field::Artist => "Artist",
             Field::ReleaseYear => "Release year",
             Field::Incipit => "Incipit",
+            Field::Abc => "ABC",
         }
     }
 
@@ -80,6 +83,7 @@ impl Field {
             Field::Artist => "artist",
             Field::ReleaseYear => "release_year",
             Field::Incipit => "incipit",
+            Field::Abc => "abc",
         }
     }
 }
@@ -136,6 +140,9 @@ pub struct TuneDraft {
     pub artist: String,
     pub release_year: String,
     pub incipit: String,
+    /// The whole tune in ABC (older drafts have none).
+    #[serde(default)]
+    pub abc: String,
 }
 
 impl TuneDraft {
@@ -151,6 +158,7 @@ impl TuneDraft {
             Field::Artist => &self.artist,
             Field::ReleaseYear => &self.release_year,
             Field::Incipit => &self.incipit,
+            Field::Abc => &self.abc,
         }
     }
 
@@ -166,6 +174,7 @@ impl TuneDraft {
             Field::Artist => &mut self.artist,
             Field::ReleaseYear => &mut self.release_year,
             Field::Incipit => &mut self.incipit,
+            Field::Abc => &mut self.abc,
         }
     }
 }
@@ -182,6 +191,9 @@ pub struct TuneFields {
     pub artist: Option<String>,
     pub release_year: Option<u16>,
     pub incipit: Option<String>,
+    /// The whole tune in ABC, at most 64 KB (rows from before the field have none).
+    #[serde(default)]
+    pub abc: Option<String>,
 }
 
 impl TuneFields {
@@ -198,6 +210,7 @@ impl TuneFields {
             artist: text(&self.artist),
             release_year: self.release_year.map(|y| y.to_string()).unwrap_or_default(),
             incipit: text(&self.incipit),
+            abc: text(&self.abc),
         }
     }
 }

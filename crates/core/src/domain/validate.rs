@@ -7,6 +7,8 @@ use super::{Field, FieldErrors, TUNE_TYPES, TuneDraft, TuneFields};
 pub const TITLE_MAX: usize = 200;
 /// Longest incipit, in characters.
 pub const INCIPIT_MAX: usize = 4_000;
+/// Longest full ABC, in bytes (what a tune book of a few pages needs).
+pub const ABC_MAX_BYTES: usize = crate::abc::TUNE_MAX_BYTES;
 /// Longest value of the other one-line text fields, in characters.
 pub const SHORT_TEXT_MAX: usize = 200;
 
@@ -37,16 +39,27 @@ pub fn validate(draft: &TuneDraft) -> Result<TuneFields, FieldErrors> {
         );
     }
 
+    // Trailing blank lines carry nothing; leading whitespace may be the music's layout.
+    let abc = draft.abc.trim_end();
+    if abc.len() > ABC_MAX_BYTES {
+        errors
+            .add(Field::Abc, format!("ABC must be at most 64 KB (it has {} KB).", abc.len().div_ceil(1024)));
+    }
+
     let fields = TuneFields {
         title: title.unwrap_or_default(),
         tune_type,
         structure: one_line(&mut errors, Field::Structure, &draft.structure, SHORT_TEXT_MAX),
-        mode: one_line(&mut errors, Field::Mode, &draft.mode, SHORT_TEXT_MAX),
+        // A key the app can read is stored the one way ("Edor", "E Dorian" → "E dorian"),
+        // so the list can filter by it; anything else stays as typed.
+        mode: one_line(&mut errors, Field::Mode, &draft.mode, SHORT_TEXT_MAX)
+            .map(|m| crate::abc::Key::from_text(&m).map(|k| k.to_string()).unwrap_or(m)),
         genre: one_line(&mut errors, Field::Genre, &draft.genre, SHORT_TEXT_MAX),
         composer: one_line(&mut errors, Field::Composer, &draft.composer, SHORT_TEXT_MAX),
         artist: one_line(&mut errors, Field::Artist, &draft.artist, SHORT_TEXT_MAX),
         release_year,
         incipit: (!incipit.is_empty()).then(|| incipit.to_string()),
+        abc: (!abc.trim().is_empty()).then(|| abc.to_string()),
     };
     if errors.is_empty() { Ok(fields) } else { Err(errors) }
 }
@@ -108,6 +121,7 @@ mod tests {
             artist: "Joe Cooley".into(),
             release_year: "1975".into(),
             incipit: "X:1\nK:Edor\n|:D2|EBBA B2EB|".into(),
+            abc: String::new(),
         };
         let fields = validate(&input).unwrap();
         assert_eq!(fields.release_year, Some(1975));

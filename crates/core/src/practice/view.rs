@@ -22,6 +22,8 @@ pub struct Card {
     pub mode: Option<String>,
     pub structure: Option<String>,
     pub incipit: Option<String>,
+    /// The tune's whole ABC, when it has one.
+    pub abc: Option<String>,
     /// The musician's most recently changed note on the tune.
     pub latest_note: Option<String>,
     pub bucket: Bucket,

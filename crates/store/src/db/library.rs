@@ -12,13 +12,17 @@ use tunebook_core::domain::library::{
     Note, Reference, ReferenceDraft, ReferenceFields, Repertoire, RepertoireDraft, RepertoireFields,
     TuneExtras, membership_id, tag_id, validate_note, validate_tag,
 };
+use tunebook_core::domain::{TuneDraft, validate};
+use tunebook_core::record::Record;
+use tunebook_core::sync::Operation;
 use tunebook_core::tables::TableId;
 
 use super::changes::{Fields, delete_cascade, edit, put_new};
+use super::outbox::enqueue_record;
 use super::records::parse_col;
 use super::{Database, DbError};
 
-fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Fields {
+fn fields_of<const N: usize>(pairs: [(&str, Value); N]) -> Fields {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>()
 }
 
@@ -27,7 +31,7 @@ fn text(value: &Option<String>) -> Value {
 }
 
 fn repertoire_fields(f: &RepertoireFields) -> Fields {
-    fields([
+    fields_of([
         ("name", Value::from(f.name.clone())),
         ("instrument", text(&f.instrument)),
         ("description", text(&f.description)),
@@ -35,7 +39,7 @@ fn repertoire_fields(f: &RepertoireFields) -> Fields {
 }
 
 fn reference_fields(f: &ReferenceFields) -> Fields {
-    fields([
+    fields_of([
         ("url", Value::from(f.url.clone())),
         ("kind", Value::from(f.kind.clone())),
         ("title", text(&f.title)),
@@ -140,7 +144,7 @@ impl Database {
             let id = membership_id(repertoire, *tune);
             let live_before =
                 super::records::read(&tx, TableId::RepertoireTune, id)?.is_some_and(|m| !m.deleted());
-            let f = fields([
+            let f = fields_of([
                 ("repertoire_id", Value::from(repertoire.to_string())),
                 ("tune_id", Value::from(tune.to_string())),
             ]);
@@ -149,6 +153,35 @@ impl Database {
         }
         tx.commit()?;
         Ok(added)
+    }
+
+    /// Stores imported tunes (each validated and queued) and, given a live repertoire,
+    /// puts them in it: all in one transaction, all or none. Returns how many.
+    pub fn import_tunes_into(
+        &mut self,
+        drafts: &[TuneDraft],
+        repertoire: Option<Uuid>,
+    ) -> Result<usize, DbError> {
+        if let Some(r) = repertoire {
+            self.require_live(TableId::Repertoire, r)?;
+        }
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        for draft in drafts {
+            let fields = validate(draft).map_err(DbError::Invalid)?;
+            let tune = super::tunes::new_tune(fields, now, &self.device_id);
+            super::tunes::insert(&tx, &tune)?;
+            enqueue_record(&tx, &Record::from(&tune), Operation::Insert, now)?;
+            if let Some(r) = repertoire {
+                let f = fields_of([
+                    ("repertoire_id", Value::from(r.to_string())),
+                    ("tune_id", Value::from(tune.id.to_string())),
+                ]);
+                put_new(&tx, TableId::RepertoireTune, membership_id(r, tune.id), f, now, &self.device_id)?;
+            }
+        }
+        tx.commit()?;
+        Ok(drafts.len())
     }
 
     /// Takes a tune out of a repertoire (the tune stays).
@@ -193,7 +226,7 @@ impl Database {
         self.require_live(TableId::Tune, tune)?;
         let (now, id) = (self.now(), Uuid::now_v7());
         let tx = self.conn.transaction()?;
-        let f = fields([("tune_id", Value::from(tune.to_string())), ("body", Value::from(body))]);
+        let f = fields_of([("tune_id", Value::from(tune.to_string())), ("body", Value::from(body))]);
         put_new(&tx, TableId::Note, id, f, now, &self.device_id)?;
         tx.commit()?;
         Ok(id)
@@ -204,7 +237,7 @@ impl Database {
         let body = validate_note(body).map_err(DbError::Input)?;
         let now = self.now();
         let tx = self.conn.transaction()?;
-        edit(&tx, TableId::Note, id, fields([("body", Value::from(body))]), now, &self.device_id)?;
+        edit(&tx, TableId::Note, id, fields_of([("body", Value::from(body))]), now, &self.device_id)?;
         tx.commit()?;
         Ok(())
     }
@@ -288,7 +321,7 @@ impl Database {
             .filter(|t| !t.deleted())
             .map(|t| t.content.text("name"));
         let name = existing.unwrap_or(name);
-        let f = fields([("tune_id", Value::from(tune.to_string())), ("name", Value::from(name.clone()))]);
+        let f = fields_of([("tune_id", Value::from(tune.to_string())), ("name", Value::from(name.clone()))]);
         put_new(&tx, TableId::Tag, id, f, now, &self.device_id)?;
         tx.commit()?;
         Ok(name)

@@ -7,12 +7,13 @@ use super::{Database, DbError, ListQuery, SortColumn, TunePage};
 use tunebook_core::domain::TuneSummary;
 
 /// Live tunes matching the filter (`?1` the trimmed filter, `?2` its LIKE pattern), the
-/// tag `?5` and the repertoire `?6` (NULL: any). One statement shape for every case: an
+/// tag `?5`, the repertoire `?6`, the key `?7` and the type `?8` (NULL: any). One statement shape for every case: an
 /// unused test is true at once and SQLite never evaluates the rest of it.
 const MATCHES: &str = "deleted = 0 AND (?1 = '' OR title LIKE ?2 ESCAPE '\\' \
      OR composer LIKE ?2 ESCAPE '\\' OR incipit LIKE ?2 ESCAPE '\\') \
      AND (?5 IS NULL OR id IN (SELECT tune_id FROM tag WHERE deleted = 0 AND name = ?5 COLLATE NOCASE)) \
-     AND (?6 IS NULL OR id IN (SELECT tune_id FROM repertoire_tune WHERE repertoire_id = ?6 AND deleted = 0))";
+     AND (?6 IS NULL OR id IN (SELECT tune_id FROM repertoire_tune WHERE repertoire_id = ?6 AND deleted = 0)) \
+     AND (?7 IS NULL OR mode = ?7 COLLATE NOCASE) AND (?8 IS NULL OR type = ?8)";
 
 /// How many live tunes there are.
 const TOTAL_SQL: &str = "SELECT count(*) FROM tune WHERE deleted = 0";
@@ -40,14 +41,17 @@ impl Database {
 
         let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
         let repertoire = q.repertoire.map(|r| r.to_string());
+        let key = q.key.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let tune_type = q.tune_type.as_deref().map(str::trim).filter(|t| !t.is_empty());
         let total: i64 = self.conn.prepare_cached(TOTAL_SQL)?.query_row([], |r| r.get(0))?;
-        let matched: i64 = if filter.is_empty() && tag.is_none() && repertoire.is_none() {
+        let narrowed = tag.is_some() || repertoire.is_some() || key.is_some() || tune_type.is_some();
+        let matched: i64 = if filter.is_empty() && !narrowed {
             total
         } else {
             // ?3 and ?4 (the page) are unused here but numbered, so bound.
             self.conn
                 .prepare_cached(&matched_sql())?
-                .query_row(params![filter, pattern, 0, 0, tag, repertoire], |r| r.get(0))?
+                .query_row(params![filter, pattern, 0, 0, tag, repertoire, key, tune_type], |r| r.get(0))?
         };
         let (total, matched) = (total as u64, matched as u64);
 
@@ -59,7 +63,7 @@ impl Database {
         let rows = self
             .conn
             .prepare_cached(&page_sql(q.sort, q.descending))?
-            .query_map(params![filter, pattern, limit, offset, tag, repertoire], |r| {
+            .query_map(params![filter, pattern, limit, offset, tag, repertoire, key, tune_type], |r| {
                 Ok(TuneSummary {
                     id: parse_col(r, 0)?,
                     title: r.get(1)?,
@@ -71,6 +75,58 @@ impl Database {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(TunePage { rows, matched, total, offset })
+    }
+
+    /// Every live tune matching `q` (filter, tag, repertoire, key, type; any paging
+    /// ignored), in its sort order, as one ABC tune book. Returns the book and how many
+    /// tunes it holds.
+    pub fn export_abc(&self, q: &ListQuery) -> Result<(String, usize), DbError> {
+        let filter = q.filter.trim();
+        let pattern = format!("%{}%", escape_like(filter));
+        let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let key = q.key.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let tune_type = q.tune_type.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let order = order_terms(q.sort)
+            .iter()
+            .map(|t| format!("{t}{}", if q.descending { " DESC" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {} FROM tune WHERE {MATCHES} AND ?3 = ?3 AND ?4 = ?4 ORDER BY {order}",
+            super::tunes::TUNE_COLUMNS
+        );
+        let tunes = self
+            .conn
+            .prepare(&sql)?
+            .query_map(
+                params![filter, pattern, 0, 0, tag, q.repertoire.map(|r| r.to_string()), key, tune_type],
+                super::tunes::tune_from_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        let book = tunebook_core::abc::write_book(tunes.iter().map(|t| &t.fields));
+        Ok((book, tunes.len()))
+    }
+
+    /// Every live tune's (title, mode): what an import compares with to spot duplicates.
+    pub fn tune_identities(&self) -> Result<Vec<(String, Option<String>)>, DbError> {
+        let mut stmt = self.conn.prepare_cached("SELECT title, mode FROM tune WHERE deleted = 0")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The keys and types the live tunes have, for the list's Key and Type choices.
+    pub fn tune_facets(&self) -> Result<(Vec<String>, Vec<String>), DbError> {
+        let column = |sql: &str| -> Result<Vec<String>, DbError> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let values = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(values)
+        };
+        Ok((
+            column(
+                "SELECT DISTINCT mode FROM tune WHERE deleted = 0 AND mode IS NOT NULL ORDER BY mode COLLATE NOCASE",
+            )?,
+            column("SELECT DISTINCT type FROM tune WHERE deleted = 0 AND type IS NOT NULL ORDER BY type")?,
+        ))
     }
 }
 
@@ -274,7 +330,7 @@ mod tests {
                 let page = plan(
                     &db,
                     &page_sql(sort, descending),
-                    params!["", "%%", 50, 0, None::<String>, None::<String>],
+                    params!["", "%%", 50, 0, None::<String>, None::<String>, None::<String>, None::<String>],
                 );
                 assert!(page.contains(index), "{sort:?} desc={descending}: {page}");
                 assert!(!page.contains("TEMP B-TREE"), "{sort:?} desc={descending}: {page}");
@@ -286,18 +342,53 @@ mod tests {
             (SortColumn::Mode, "tune_by_mode"),
             (SortColumn::Genre, "tune_by_genre"),
         ] {
-            let page =
-                plan(&db, &page_sql(sort, false), params!["", "%%", 50, 0, None::<String>, None::<String>]);
+            let page = plan(
+                &db,
+                &page_sql(sort, false),
+                params!["", "%%", 50, 0, None::<String>, None::<String>, None::<String>, None::<String>],
+            );
             assert!(page.contains(index), "{sort:?}: {page}");
         }
         // A filter scans the live tunes once, by index, to count the matches.
-        let matched =
-            plan(&db, &matched_sql(), params!["reel", "%reel%", 0, 0, None::<String>, None::<String>]);
+        let matched = plan(
+            &db,
+            &matched_sql(),
+            params!["reel", "%reel%", 0, 0, None::<String>, None::<String>, None::<String>, None::<String>],
+        );
         assert!(matched.contains("tune_by_"), "matched: {matched}");
         // A tag or a repertoire is looked up by index, not by scanning every tag.
-        let tagged = plan(&db, &matched_sql(), params!["", "%%", 0, 0, "session", None::<String>]);
+        let tagged = plan(
+            &db,
+            &matched_sql(),
+            params!["", "%%", 0, 0, "session", None::<String>, None::<String>, None::<String>],
+        );
         assert!(tagged.contains("tag_by_name"), "tag: {tagged}");
-        let member = plan(&db, &matched_sql(), params!["", "%%", 0, 0, None::<String>, "r"]);
+        let member = plan(
+            &db,
+            &matched_sql(),
+            params!["", "%%", 0, 0, None::<String>, "r", None::<String>, None::<String>],
+        );
         assert!(member.contains("repertoire_tune_by_repertoire"), "repertoire: {member}");
+    }
+
+    #[test]
+    fn key_and_type_narrow_the_list_and_the_export_follows_the_query() {
+        let db = seeded();
+        let q = ListQuery { key: Some("e DORIAN".into()), ..ListQuery::default() };
+        assert_eq!(
+            db.list_tunes(&q).unwrap().rows.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
+            ["cooley's", "Drowsy Maggie"]
+        );
+        let q = ListQuery { tune_type: Some("jig".into()), ..ListQuery::default() };
+        assert_eq!(db.list_tunes(&q).unwrap().matched, 1);
+        let (book, n) = db.export_abc(&q).unwrap();
+        assert_eq!(n, 1);
+        let read = tunebook_core::abc::parse_book(&book);
+        assert_eq!(read.tunes[0].titles, ["Banish Misfortune"]);
+        assert_eq!(read.tunes[0].key.as_ref().map(|k| k.to_string()).as_deref(), Some("D mixolydian"));
+        let (all, n) = db.export_abc(&ListQuery::default()).unwrap();
+        assert_eq!((n, tunebook_core::abc::parse_book(&all).tunes.len()), (5, 5));
+        let (facet_keys, facet_types) = db.tune_facets().unwrap();
+        assert!(facet_keys.contains(&"E dorian".to_string()) && facet_types.contains(&"reel".to_string()));
     }
 }

@@ -267,6 +267,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (repertoire_id, tune_id)
     ) WITHOUT ROWID;
     "#,
+    // 7: a tune's whole ABC (notation, playback, import and export).
+    r#"
+    ALTER TABLE tune ADD COLUMN abc TEXT;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -305,7 +305,7 @@ impl Database {
         let mut details = self.conn.prepare_cached(
             "SELECT title, type, mode, structure, incipit,
                     (SELECT body FROM note n WHERE n.tune_id = t.id AND n.deleted = 0
-                     ORDER BY n.last_modified_at DESC LIMIT 1)
+                     ORDER BY n.last_modified_at DESC LIMIT 1), abc
              FROM tune t WHERE id = ?1",
         )?;
         let mut cards = Vec::with_capacity(queue.entries.len());
@@ -323,6 +323,7 @@ impl Database {
                     mode: r.get(2)?,
                     structure: r.get(3)?,
                     incipit: r.get(4)?,
+                    abc: r.get(6)?,
                     latest_note: r.get(5)?,
                     bucket,
                     previews,

@@ -12,7 +12,7 @@ use tunebook_core::tables::TableId;
 
 /// Columns in the order [`tune_from_row`] reads them.
 pub(super) const TUNE_COLUMNS: &str = "id, title, type, structure, mode, genre, composer, artist, \
-     release_year, incipit, user_id, created_at, last_modified_at, sync_version, device_id, deleted";
+     release_year, incipit, abc, user_id, created_at, last_modified_at, sync_version, device_id, deleted";
 
 impl Database {
     /// Validates and stores a new tune with a fresh id; returns the stored row.
@@ -51,7 +51,7 @@ impl Database {
         let tx = self.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE tune SET title = ?2, type = ?3, structure = ?4, mode = ?5, genre = ?6,
-                 composer = ?7, artist = ?8, release_year = ?9, incipit = ?10,
+                 composer = ?7, artist = ?8, release_year = ?9, incipit = ?10, abc = ?13,
                  last_modified_at = ?11, device_id = ?12
              WHERE id = ?1 AND deleted = 0",
             params![
@@ -67,6 +67,7 @@ impl Database {
                 fields.incipit,
                 now.to_string(),
                 self.device_id,
+                fields.abc,
             ],
         )?;
         if changed == 0 {
@@ -96,7 +97,7 @@ impl Database {
 }
 
 /// A never-synced tune made on this device.
-fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
+pub(super) fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
     Tune {
         id: Uuid::now_v7(),
         fields,
@@ -110,7 +111,7 @@ fn new_tune(fields: TuneFields, now: Timestamp, device_id: &str) -> Tune {
 }
 
 /// Stores a new tune row (fails if the id exists).
-fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
+pub(super) fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
     let f = &t.fields;
     let created_at = t.created_at.to_string();
     // Usually equal (a new tune): format once.
@@ -118,7 +119,7 @@ fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
         if t.last_modified_at == t.created_at { created_at.clone() } else { t.last_modified_at.to_string() };
     tx.prepare_cached(&format!(
         "INSERT INTO tune ({TUNE_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
     ))?
     .execute(params![
         t.id.to_string(),
@@ -131,6 +132,7 @@ fn insert(tx: &Transaction<'_>, t: &Tune) -> Result<(), DbError> {
         f.artist,
         f.release_year,
         f.incipit,
+        f.abc,
         t.user_id.map(|u| u.to_string()),
         created_at,
         last_modified_at,
@@ -162,13 +164,14 @@ pub(super) fn tune_from_row(row: &Row<'_>) -> rusqlite::Result<Tune> {
             artist: row.get(7)?,
             release_year: row.get(8)?,
             incipit: row.get(9)?,
+            abc: row.get(10)?,
         },
-        user_id: row.get::<_, Option<String>>(10)?.and_then(|s| s.parse().ok()),
-        created_at: parse_col(row, 11)?,
-        last_modified_at: parse_col(row, 12)?,
-        sync_version: row.get(13)?,
-        device_id: row.get(14)?,
-        deleted: row.get(15)?,
+        user_id: row.get::<_, Option<String>>(11)?.and_then(|s| s.parse().ok()),
+        created_at: parse_col(row, 12)?,
+        last_modified_at: parse_col(row, 13)?,
+        sync_version: row.get(14)?,
+        device_id: row.get(15)?,
+        deleted: row.get(16)?,
     })
 }
 
