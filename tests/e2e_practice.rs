@@ -30,6 +30,9 @@ fn wait_for_card(browser: &Browser, title: &str) {
 
 /// What the tune's page says about its practice: the due line and the history.
 fn tune_practice(browser: &Browser, app: &str, title: &str) -> String {
+    // Not in the middle of a sync: Chromium's renderer has crashed here (rarely) when a
+    // page was reloaded while its database worker was busy syncing.
+    browser.wait_for_status("Synced");
     browser.goto(&format!("{app}/"));
     browser.click_link(title);
     let section = browser.wait_for("the Practice section with a due date", |b| {
@@ -90,6 +93,7 @@ fn practising_by_keyboard_with_undo_survives_a_reload_and_reaches_another_browse
     here.wait_for_text("You practised 3 tunes today: 1 Again, 1 Hard, 1 Good, 0 Easy.");
 
     // A reload keeps the day: nothing left, the same counts.
+    here.wait_for_status("Synced");
     here.refresh();
     here.wait_for_text("3 of 3 today");
     here.wait_for_text("You practised 3 tunes today: 1 Again, 1 Hard, 1 Good, 0 Easy.");
