@@ -115,7 +115,7 @@ pub fn Notation(
             match render_abc(&el, &text, semitones) {
                 Ok(tune) => {
                     error.set(None);
-                    drawn.set_value(Some(SendWrapper::new(tune)));
+                    drawn.try_set_value(Some(SendWrapper::new(tune)));
                 }
                 Err(e) => error.set(Some(format!("This ABC could not be drawn: {}.", message(e)))),
             }
@@ -123,16 +123,17 @@ pub fn Notation(
     });
 
     let stop = move || {
-        if let Some(p) = player.get_value() {
+        // Also runs as the component is disposed, when the stored player may be gone.
+        if let Some(p) = player.try_get_value().flatten() {
             stop_abc(&p);
         }
-        player.set_value(None);
+        player.try_set_value(None);
         playing.set(false);
         audio.set(String::new());
     };
     on_cleanup(stop);
     let play = move |_| {
-        let Some(tune) = drawn.get_value() else { return };
+        let Some(tune) = drawn.try_get_value().flatten() else { return };
         let percent = tempo.get_untracked().parse::<u32>().unwrap_or(100).clamp(25, 200);
         playing.set(true);
         error.set(None);
@@ -155,7 +156,10 @@ pub fn Notation(
             match started {
                 Ok(p) => {
                     audio.set(audio_state(&p));
-                    player.set_value(Some(SendWrapper::new(p)));
+                    // Left the page meanwhile: stop what just started.
+                    if let Some(Some(p)) = player.try_set_value(Some(SendWrapper::new(p))) {
+                        stop_abc(&p);
+                    }
                 }
                 Err(e) => {
                     playing.set(false);

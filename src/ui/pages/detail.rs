@@ -40,7 +40,8 @@ pub fn TuneDetail(db: DbClient) -> impl IntoView {
                 };
                 // Only a real change re-renders the page: a note being typed below must
                 // survive a sync that did not touch this tune.
-                if tune.with_untracked(|t| *t != loaded) {
+                // Unless the page is gone by now (the musician moved on).
+                if tune.try_with_untracked(|t| *t != loaded).unwrap_or(false) {
                     tune.set(loaded);
                 }
             });

@@ -153,7 +153,8 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
         latest.set_value(ticket);
         spawn_local(async move {
             let result = db.list_tunes(query).await;
-            if latest.get_value() == ticket {
+            // The list may be gone by now (the musician moved on): then nothing to show.
+            if latest.try_get_value() == Some(ticket) {
                 page.set(match result {
                     Ok(p) => Load::Ready(p),
                     Err(e) => Load::Failed(e.to_string()),

@@ -47,7 +47,9 @@ pub fn RepertoirePicker(selected: RwSignal<Option<Uuid>>) -> impl IntoView {
                     Ok(l) => {
                         let remembered =
                             storage::load::<Uuid>(REMEMBERED).filter(|id| l.iter().any(|r| r.id == *id));
-                        if selected.get_untracked().is_none_or(|s| !l.iter().any(|r| r.id == s)) {
+                        // The page may be gone by now.
+                        let Some(current) = selected.try_get_untracked() else { return };
+                        if current.is_none_or(|s| !l.iter().any(|r| r.id == s)) {
                             selected.set(remembered.or(l.first().map(|r| r.id)));
                         }
                         list.set(Load::Ready(l));
@@ -152,7 +154,7 @@ pub fn PracticePage() -> impl IntoView {
                 Ok(r) => {
                     rated.update(|list| list.push(Done { card, record: r.record_id }));
                     app.sync.soon(app);
-                    if queue.with_untracked(Vec::is_empty) {
+                    if queue.try_with_untracked(Vec::is_empty).unwrap_or(false) {
                         // The summary's counts as they now stand; Undo stays possible.
                         if let Ok(d) = db.practice_day(repertoire).await {
                             finished.set(Some(d));

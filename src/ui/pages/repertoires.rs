@@ -165,7 +165,8 @@ pub fn RepertoirePage(db: DbClient) -> impl IntoView {
                         Err(e) => Load::Failed(e.to_string()),
                     },
                 };
-                if repertoire.with_untracked(|r| *r != loaded) {
+                // Unless the page is gone by now (the musician moved on).
+                if repertoire.try_with_untracked(|r| *r != loaded).unwrap_or(false) {
                     repertoire.set(loaded);
                 }
             });
