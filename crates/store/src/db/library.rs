@@ -362,6 +362,33 @@ mod tests {
     }
 
     #[test]
+    fn an_import_lands_whole_in_its_repertoire_or_not_at_all() {
+        let (mut db, _) = db_with_tune("Already here");
+        let rep = db
+            .create_repertoire(&RepertoireDraft { name: "Imported".into(), ..Default::default() })
+            .unwrap()
+            .id;
+        let drafts: Vec<TuneDraft> = ["The Kesh", "Out on the Ocean"]
+            .iter()
+            .map(|t| TuneDraft {
+                title: (*t).into(),
+                abc: format!("X:1\nT:{t}\nK:G\nGAB|"),
+                ..TuneDraft::default()
+            })
+            .collect();
+        assert_eq!(db.import_tunes_into(&drafts, Some(rep)).unwrap(), 2);
+        assert_eq!(db.get_repertoire(rep).unwrap().map(|r| r.tune_count), Some(2));
+        assert_eq!(live(&db, "tune"), 3);
+        let queued_members = queued(&db).iter().filter(|(t, _)| t == "repertoire_tune").count();
+        assert_eq!(queued_members, 2, "each membership is queued with its tune");
+        // One bad draft: nothing of the batch is stored.
+        let bad = vec![drafts[0].clone(), TuneDraft::default()];
+        assert!(matches!(db.import_tunes_into(&bad, Some(rep)), Err(DbError::Invalid(_))));
+        assert_eq!(live(&db, "tune"), 3);
+        assert_eq!(db.import_tunes_into(&drafts, Some(Uuid::now_v7())), Err(DbError::NotFound));
+    }
+
+    #[test]
     fn repertoires_hold_tunes_once_and_delete_without_touching_them() {
         let (mut db, kesh) = db_with_tune("The Kesh");
         let other =
