@@ -107,11 +107,6 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The latest rating's memory, if it was ever rated.
-    pub fn memory(&self) -> Option<Memory> {
-        self.last.map(|(_, r)| r.memory)
-    }
-
     /// When it was last rated.
     pub fn last_practised(&self) -> Option<i64> {
         self.last.map(|(at, _)| at)
