@@ -49,8 +49,11 @@ fn practising_by_keyboard_with_undo_survives_a_reload_and_reaches_another_browse
     let app = server.url.clone();
     let api = stack.stack().api_url.clone();
     let here = signed_in_browser(&app, &api, 2, "practice@example.org", true);
+    // No page loads while the first sync runs (see `tune_practice`): the app's own links.
+    here.wait_for_status("Synced");
     for title in TUNES {
-        here.goto(&format!("{app}/tunes/new"));
+        here.click_link("Tunebook");
+        here.click_link("New tune");
         here.fill("Title", title);
         here.click_button("Save");
         here.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
