@@ -15,14 +15,9 @@ mod support;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
+use support::bench::percentile;
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(((p / 100.0) * (sorted.len().max(1) - 1) as f64).round() as usize).copied().unwrap_or(f64::NAN)
-}
 
 /// Clicks the n-th tune link of the list and times until its staff is on screen, then
 /// goes back; for each of `n` tunes.

@@ -17,19 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use support::bench::{ms_list, percentile};
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
 use tunebook_store::db::Database;
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank]
-}
 
 /// Milliseconds to import the sample tunes into a fresh file database, five times.
 fn native_insert_ms() -> Vec<f64> {
@@ -135,9 +126,6 @@ fn main() {
     // Browser: import and edits through the worker into OPFS; seeds the app database.
     let results = browser.bench_results(&format!("{}/bench/", server.url));
     assert_eq!(results["storage"], "Opfs", "the benchmark must run on OPFS: {results}");
-    let ms_list = |v: &Value| -> Vec<f64> {
-        v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
-    };
     assert_eq!(results["inserted"].as_u64(), Some(10_000), "the browser stored every tune: {results}");
     let rows = results["inserted"].as_f64().unwrap_or_default();
     let browser_insert_ms = ms_list(&results["insert_ms"]);

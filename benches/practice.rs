@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::bench::{encode, ms_list, percentile};
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
 use tunebook_backend::testing::TestStack;
@@ -28,25 +29,6 @@ use tunebook_store::native::{BlockingTransport, block_on};
 
 const TUNES: u32 = 2_000;
 const RECORDS_PER_TUNE: u32 = 100;
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(((p / 100.0) * (sorted.len().max(1) - 1) as f64).round() as usize).copied().unwrap_or(f64::NAN)
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn ms_list(v: &Value) -> Vec<f64> {
-    v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
-}
 
 /// Fills the account: tunes, one repertoire holding them all, and each tune's history.
 /// The writes run as the account (its JWT claims set for the transaction), so change

@@ -22,27 +22,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::bench::{encode, percentile};
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
 use tunebook_backend::testing::TestStack;
 use tunebook_core::supabase::SupabaseConfig;
 use tunebook_core::supabase::auth::{self, SignUpOutcome};
 use tunebook_store::native::{BlockingTransport, block_on};
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(((p / 100.0) * (sorted.len().max(1) - 1) as f64).round() as usize).copied().unwrap_or(f64::NAN)
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Two browsers on one account, syncing every 5 s: ms from saving an edit on A until B
 /// shows it, ten times.

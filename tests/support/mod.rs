@@ -1,6 +1,7 @@
 //! Shared helpers for the native integration and end-to-end tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod bench;
 #[path = "../../crates/store/tests/common/fault_proxy.rs"]
 pub mod fault_proxy;
 pub mod static_server;
