@@ -1,7 +1,5 @@
 //! The tune list query: filter, sort and one page of rows, plus the counts the list shows.
 
-use rusqlite::params;
-
 use super::records::parse_col;
 use super::{Database, DbError, ListQuery, SortColumn, TunePage};
 use tunebook_core::domain::TuneSummary;
@@ -23,35 +21,72 @@ fn matched_sql() -> String {
     format!("SELECT count(*) FROM tune WHERE {MATCHES}")
 }
 
+/// The ORDER BY list for a sort.
+fn order_by(sort: SortColumn, descending: bool) -> String {
+    let direction = if descending { " DESC" } else { "" };
+    order_terms(sort).iter().map(|t| format!("{t}{direction}")).collect::<Vec<_>>().join(", ")
+}
+
 /// One page (`?3` rows from `?4`) of the matching tunes in the given order.
 fn page_sql(sort: SortColumn, descending: bool) -> String {
-    let direction = if descending { " DESC" } else { "" };
-    let order = order_terms(sort).iter().map(|t| format!("{t}{direction}")).collect::<Vec<_>>().join(", ");
     format!(
         "SELECT id, title, type, mode, genre, last_modified_at FROM tune
-         WHERE {MATCHES} ORDER BY {order} LIMIT ?3 OFFSET ?4"
+         WHERE {MATCHES} ORDER BY {} LIMIT ?3 OFFSET ?4",
+        order_by(sort, descending)
     )
+}
+
+/// A query's values for [`MATCHES`]: the trimmed filter and its LIKE pattern, and the
+/// tag, repertoire, key and type it narrows to (`None`: any).
+struct Narrowing {
+    filter: String,
+    pattern: String,
+    tag: Option<String>,
+    repertoire: Option<String>,
+    key: Option<String>,
+    tune_type: Option<String>,
+}
+
+impl Narrowing {
+    fn of(q: &ListQuery) -> Narrowing {
+        let given =
+            |v: &Option<String>| v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        let filter = q.filter.trim().to_string();
+        Narrowing {
+            pattern: format!("%{}%", escape_like(&filter)),
+            filter,
+            tag: given(&q.tag),
+            repertoire: q.repertoire.map(|r| r.to_string()),
+            key: given(&q.key),
+            tune_type: given(&q.tune_type),
+        }
+    }
+
+    /// Whether every live tune matches.
+    fn is_everything(&self) -> bool {
+        self.filter.is_empty()
+            && self.tag.is_none()
+            && self.repertoire.is_none()
+            && self.key.is_none()
+            && self.tune_type.is_none()
+    }
+
+    /// The statement's parameters, with the page (`?3` rows from `?4`; -1 rows: all).
+    fn params<'a>(&'a self, limit: &'a i64, offset: &'a i64) -> [&'a dyn rusqlite::ToSql; 8] {
+        [&self.filter, &self.pattern, limit, offset, &self.tag, &self.repertoire, &self.key, &self.tune_type]
+    }
 }
 
 impl Database {
     /// One page of live tunes matching `q.filter`, sorted by `q.sort`.
     pub fn list_tunes(&self, q: &ListQuery) -> Result<TunePage, DbError> {
-        let filter = q.filter.trim();
-        let pattern = format!("%{}%", escape_like(filter));
-
-        let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let repertoire = q.repertoire.map(|r| r.to_string());
-        let key = q.key.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let tune_type = q.tune_type.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let narrowing = Narrowing::of(q);
         let total: i64 = self.conn.prepare_cached(TOTAL_SQL)?.query_row([], |r| r.get(0))?;
-        let narrowed = tag.is_some() || repertoire.is_some() || key.is_some() || tune_type.is_some();
-        let matched: i64 = if filter.is_empty() && !narrowed {
+        let matched: i64 = if narrowing.is_everything() {
             total
         } else {
             // ?3 and ?4 (the page) are unused here but numbered, so bound.
-            self.conn
-                .prepare_cached(&matched_sql())?
-                .query_row(params![filter, pattern, 0, 0, tag, repertoire, key, tune_type], |r| r.get(0))?
+            self.conn.prepare_cached(&matched_sql())?.query_row(narrowing.params(&0, &0), |r| r.get(0))?
         };
         let (total, matched) = (total as u64, matched as u64);
 
@@ -63,7 +98,7 @@ impl Database {
         let rows = self
             .conn
             .prepare_cached(&page_sql(q.sort, q.descending))?
-            .query_map(params![filter, pattern, limit, offset, tag, repertoire, key, tune_type], |r| {
+            .query_map(narrowing.params(&i64::from(limit), &i64::from(offset)), |r| {
                 Ok(TuneSummary {
                     id: parse_col(r, 0)?,
                     title: r.get(1)?,
@@ -81,27 +116,15 @@ impl Database {
     /// ignored), in its sort order, as one ABC tune book. Returns the book and how many
     /// tunes it holds.
     pub fn export_abc(&self, q: &ListQuery) -> Result<(String, usize), DbError> {
-        let filter = q.filter.trim();
-        let pattern = format!("%{}%", escape_like(filter));
-        let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let key = q.key.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let tune_type = q.tune_type.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let order = order_terms(q.sort)
-            .iter()
-            .map(|t| format!("{t}{}", if q.descending { " DESC" } else { "" }))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
-            "SELECT {} FROM tune WHERE {MATCHES} AND ?3 = ?3 AND ?4 = ?4 ORDER BY {order}",
-            super::tunes::TUNE_COLUMNS
+            "SELECT {} FROM tune WHERE {MATCHES} ORDER BY {} LIMIT ?3 OFFSET ?4",
+            super::tunes::TUNE_COLUMNS,
+            order_by(q.sort, q.descending)
         );
         let tunes = self
             .conn
             .prepare(&sql)?
-            .query_map(
-                params![filter, pattern, 0, 0, tag, q.repertoire.map(|r| r.to_string()), key, tune_type],
-                super::tunes::tune_from_row,
-            )?
+            .query_map(Narrowing::of(q).params(&-1, &0), super::tunes::tune_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         let book = tunebook_core::abc::write_book(tunes.iter().map(|t| &t.fields));
         Ok((book, tunes.len()))
@@ -157,6 +180,7 @@ fn escape_like(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
     use tunebook_core::domain::{Timestamp, TuneDraft};
 
     fn seeded() -> Database {
