@@ -49,8 +49,7 @@ fn repertoires_tags_notes_and_references_sync_and_go_with_their_tune() {
     here.click_link("Fiddle — session tunes");
     here.click_button("Add tunes");
     for title in ["The Kesh", "Out on the Ocean", "The Silver Spear"] {
-        let tick = here.wait_for_field(title);
-        here.click(&tick);
+        here.click_field(title);
     }
     here.wait_for_text("3 selected");
     here.click_button("Add selected tunes");

@@ -66,8 +66,7 @@ fn practising_by_keyboard_with_undo_survives_a_reload_and_reaches_another_browse
     here.click_link("Session");
     here.click_button("Add tunes");
     for title in TUNES {
-        let tick = here.wait_for_field(title);
-        here.click(&tick);
+        here.click_field(title);
     }
     here.click_button("Add selected tunes");
     here.wait_for_text("3 tunes");

@@ -59,12 +59,24 @@ impl Browser {
         let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let port = free_port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (the test command installs it)"));
+        let log_dir = std::env::var_os("TUNEBOOK_E2E_LOG_DIR").map(PathBuf::from);
+        let mut driver = Command::new(&chromedriver);
+        driver.arg(format!("--port={port}"));
+        if let Some(dir) = &log_dir {
+            driver
+                .arg("--verbose")
+                .arg(format!("--log-path={}", dir.join(format!("chromedriver-{port}.log")).display()));
+        }
+        let stderr = match &log_dir {
+            Some(dir) => std::fs::File::create(dir.join(format!("chromium-{port}.log")))
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+            None => Stdio::null(),
+        };
+        let driver =
+            driver.stdout(Stdio::null()).stderr(stderr).spawn().unwrap_or_else(|e| {
+                panic!("cannot start {chromedriver}: {e} (the test command installs it)")
+            });
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -78,6 +90,9 @@ impl Browser {
         }
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
+        if log_dir.is_some() {
+            args.extend(["--enable-logging=stderr".to_string(), "--v=0".to_string()]);
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "unhandledPromptBehavior": "ignore",
@@ -278,27 +293,52 @@ impl Browser {
         self.wait_for(&format!("link {text:?}"), |b| b.link(text))
     }
 
+    /// Finds an element with `find` and acts on it with `act`, waiting for it to appear, and
+    /// finding it again when the page re-rendered it in between (a stale reference is the
+    /// page moving on, not a failure). Any other WebDriver error fails the test.
+    fn act_on<T>(
+        &self,
+        what: &str,
+        find: impl Fn(&Browser) -> Option<Element>,
+        act: impl Fn(&Browser, &Element) -> Result<T, String>,
+    ) -> T {
+        self.wait_for(what, |b| match act(b, &find(b)?) {
+            Ok(done) => Some(done),
+            Err(e) if e.contains("stale element") => None,
+            Err(e) => panic!("{e}"),
+        })
+    }
+
     /// Clicks the button with this visible text (waiting for it).
     pub fn click_button(&self, text: &str) {
-        let button = self.wait_for_button(text);
-        self.click(&button);
+        self.act_on(&format!("button {text:?}"), |b| b.button(text), Browser::try_click);
     }
 
     /// Clicks the link with this visible text (waiting for it).
     pub fn click_link(&self, text: &str) {
-        let link = self.wait_for_link(text);
-        self.click(&link);
+        self.act_on(&format!("link {text:?}"), |b| b.link(text), Browser::try_click);
+    }
+
+    /// Clicks the field labelled `label` (a checkbox, say), waiting for it.
+    pub fn click_field(&self, label: &str) {
+        self.act_on(&format!("field labelled {label:?}"), |b| b.field(label), Browser::try_click);
     }
 
     /// Sets the field labelled `label` to `value`: picks the option in a `<select>`,
     /// replaces the text of anything else.
     pub fn fill(&self, label: &str, value: &str) {
-        let field = self.wait_for_field(label);
-        if self.property(&field, "tagName") == "SELECT" {
-            self.select_option(&field, value);
-        } else {
-            self.replace_text(&field, value);
-        }
+        self.act_on(
+            &format!("field labelled {label:?}"),
+            |b| b.field(label),
+            |b, field| {
+                let tag = b.try_cmd("GET", &format!("/element/{}/property/tagName", field.0), None)?;
+                if tag == "SELECT" {
+                    b.try_select_option(field, value)
+                } else {
+                    b.try_replace_text(field, value)
+                }
+            },
+        );
     }
 
     /// The sync status in the header.
@@ -340,32 +380,48 @@ impl Browser {
     }
 
     pub fn click(&self, el: &Element) {
-        self.cmd("POST", &format!("/element/{}/click", el.0), None);
+        self.try_click(el).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn try_click(&self, el: &Element) -> Result<(), String> {
+        self.try_cmd("POST", &format!("/element/{}/click", el.0), None).map(drop)
     }
 
     /// Types into an element (appending to what it holds).
     pub fn type_text(&self, el: &Element, text: &str) {
-        self.cmd("POST", &format!("/element/{}/value", el.0), Some(json!({ "text": text })));
+        self.try_type_text(el, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn try_type_text(&self, el: &Element, text: &str) -> Result<(), String> {
+        self.try_cmd("POST", &format!("/element/{}/value", el.0), Some(json!({ "text": text }))).map(drop)
     }
 
     /// Replaces an input's text the way a person does: select all, delete, type.
     pub fn replace_text(&self, el: &Element, text: &str) {
-        self.type_text(el, "\u{E009}a\u{E000}\u{E003}");
+        self.try_replace_text(el, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn try_replace_text(&self, el: &Element, text: &str) -> Result<(), String> {
+        self.try_type_text(el, "\u{E009}a\u{E000}\u{E003}")?;
         if !text.is_empty() {
-            self.type_text(el, text);
+            self.try_type_text(el, text)?;
         }
+        Ok(())
     }
 
     /// Picks the option with visible text `text` in a `<select>`.
     pub fn select_option(&self, select: &Element, text: &str) {
-        let option = self
-            .cmd(
-                "POST",
-                &format!("/element/{}/element", select.0),
-                Some(json!({"using": "xpath", "value": format!("./option[normalize-space()={}]", xpath_literal(text))})),
-            );
-        let option = Self::element_from(&option).unwrap_or_else(|| panic!("no option {text:?}"));
-        self.click(&option);
+        self.try_select_option(select, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn try_select_option(&self, select: &Element, text: &str) -> Result<(), String> {
+        let option = self.try_cmd(
+            "POST",
+            &format!("/element/{}/element", select.0),
+            Some(json!({"using": "xpath", "value": format!("./option[normalize-space()={}]", xpath_literal(text))})),
+        )?;
+        let option = Self::element_from(&option).ok_or_else(|| format!("no option {text:?}"))?;
+        self.try_click(&option)
     }
 
     pub fn text(&self, el: &Element) -> String {
@@ -464,7 +520,8 @@ impl Drop for Browser {
         let _ = self.try_cmd("DELETE", "", None);
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        if self.owns_profile {
+        // With TUNEBOOK_E2E_LOG_DIR set the profile stays, crash reports and all.
+        if self.owns_profile && std::env::var_os("TUNEBOOK_E2E_LOG_DIR").is_none() {
             let _ = std::fs::remove_dir_all(&self.profile);
         }
     }
