@@ -76,11 +76,11 @@ impl Inner {
     /// quick navigations crashed by the 20th, none of 6 runs of 120 once the page stopped
     /// its worker here. Stopping it early also frees the database files sooner for the
     /// next page's worker. A write in flight is a SQLite transaction: it commits or rolls
-    /// back, as after any crash.
+    /// back, as after any crash. What is waiting is left waiting, not failed: failing it
+    /// would set the page's error paths running while it unloads (a page that asks again at
+    /// once kept the main thread busy and the navigation never finished).
     fn page_hidden(&self) {
-        if self.stopped.borrow().is_none() {
-            self.stop("the page was closed".into());
-        }
+        self.worker.borrow().terminate();
     }
 
     fn fail_pending(&self, reason: &str) {

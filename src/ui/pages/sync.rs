@@ -43,9 +43,13 @@ pub fn SyncPage() -> impl IntoView {
             }
         })
     };
-    // Reload whenever a run finishes or the data changes.
+    // Reload whenever a run starts or finishes, the counts change or the data changes. The
+    // memo matters: reloading writes the status (fresh counts), which would otherwise run
+    // this again at once, polling the worker without end (and, with the worker gone,
+    // without ever yielding the main thread).
+    let watched = Memo::new(move |_| app.sync.status.with(|s| (s.running, s.stats.clone())));
     Effect::new(move || {
-        app.sync.status.with(|s| (s.running, s.stats.clone()));
+        watched.track();
         app.data_version.track();
         reload();
     });
