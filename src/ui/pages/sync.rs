@@ -28,9 +28,12 @@ pub fn SyncPage() -> impl IntoView {
     let discarding = RwSignal::new(None::<QueueItem>);
     let error = RwSignal::new(None::<String>);
 
+    // The lists of refused and unreadable rows. Reading them writes nothing the effect
+    // below tracks: when the reload also refreshed the sync status, it re-ran itself without
+    // end (a request loop against the worker, and with the worker gone a main thread that
+    // never yielded).
     let reload = move || {
         spawn_local(async move {
-            app.sync.refresh_stats(app).await;
             if let Some(db) = app.db() {
                 match db.failed_items().await {
                     Ok(items) => failed.set(items),
@@ -43,16 +46,15 @@ pub fn SyncPage() -> impl IntoView {
             }
         })
     };
-    // Reload whenever a run starts or finishes, the counts change or the data changes. The
-    // memo matters: reloading writes the status (fresh counts), which would otherwise run
-    // this again at once, polling the worker without end (and, with the worker gone,
-    // without ever yielding the main thread).
-    let watched = Memo::new(move |_| app.sync.status.with(|s| (s.running, s.stats.clone())));
+    // Reload whenever the sync status is written (a run starts, progresses or ends; the
+    // counts are refreshed) or the data changes.
     Effect::new(move || {
-        watched.track();
+        app.sync.status.track();
         app.data_version.track();
         reload();
     });
+    // Fresh counts when the page opens (the effect then reloads the lists).
+    spawn_local(async move { app.sync.refresh_stats(app).await });
 
     let signed_in = move || app.account.with(|a| a.session().is_some());
     let sync_now = move |_| spawn_local(app.sync.run(app, true));
@@ -76,7 +78,7 @@ pub fn SyncPage() -> impl IntoView {
                 error.set(Some(e.to_string()));
             }
             discarding.set(None);
-            reload();
+            app.sync.refresh_stats(app).await;
         })
     };
 
