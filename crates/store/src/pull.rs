@@ -7,26 +7,77 @@
 
 use std::cell::RefCell;
 
-use tunebook_core::supabase::rest::{self, RestError};
-use tunebook_core::supabase::{SupabaseConfig, Transport};
+use futures_channel::oneshot;
+use tunebook_core::supabase::rest::{self, PulledPage, RestError};
+use tunebook_core::supabase::{HttpRequest, HttpResponse, NetworkError, SupabaseConfig, Transport};
 use tunebook_core::sync::{PullOutcome, PullReport};
 
 use crate::db::Database;
 
-/// Pulls and applies one page (at most [`rest::PULL_PAGE`] rows).
+/// A reply on its way.
+pub type Pending = oneshot::Receiver<Result<HttpResponse, NetworkError>>;
+
+/// Reads the next page while the one before is applied, so a long pull waits on the
+/// server and on the database at once rather than in turn (the browser worker; natively
+/// a blocking transport has nothing to overlap). The page asked for ahead is used only by
+/// a pull from the same cursor with the same token; [`ReadAhead::forget`] drops it, as
+/// before a push (whose changes it could predate).
+pub struct ReadAhead {
+    next: RefCell<Option<PageAhead>>,
+    /// Sends a request in the background.
+    send: Box<dyn Fn(HttpRequest) -> Pending>,
+}
+
+struct PageAhead {
+    after: i64,
+    token: String,
+    reply: Pending,
+}
+
+impl ReadAhead {
+    /// `send` starts a request in the background and returns where its reply will arrive.
+    pub fn new(send: impl Fn(HttpRequest) -> Pending + 'static) -> Self {
+        Self { next: RefCell::new(None), send: Box::new(send) }
+    }
+
+    /// Drops the page asked for ahead, if any.
+    pub fn forget(&self) {
+        self.next.borrow_mut().take();
+    }
+
+    fn take(&self, after: i64, token: &str) -> Option<Pending> {
+        let ahead = self.next.borrow_mut().take()?;
+        (ahead.after == after && ahead.token == token).then_some(ahead.reply)
+    }
+
+    fn ask(&self, config: &SupabaseConfig, token: &str, after: i64) {
+        let reply = (self.send)(rest::pull_changes(config, token, after, false));
+        *self.next.borrow_mut() = Some(PageAhead { after, token: token.to_string(), reply });
+    }
+}
+
+/// Pulls and applies one page (at most [`rest::PULL_PAGE`] rows). With `ahead`, the
+/// next page is asked for before this one is applied, and a page asked for by the call
+/// before is used instead of asking again.
 pub async fn pull_page<T: Transport>(
     db: &RefCell<Database>,
     transport: &T,
     config: &SupabaseConfig,
     access_token: &str,
+    ahead: Option<&ReadAhead>,
 ) -> PullOutcome {
     let cursor = match db.borrow().pull_cursor() {
         Ok(cursor) => cursor,
         Err(e) => return PullOutcome::local(&e),
     };
-    // From the very start, ask for the total too, for a progress indicator.
-    let request = rest::pull_changes(config, access_token, cursor, cursor == 0);
-    let response = match transport.send(request).await {
+    let early = ahead.and_then(|a| a.take(cursor, access_token));
+    let reply = match early {
+        // A dropped sender (the worker stopping it) reads as a network failure.
+        Some(pending) => pending.await.unwrap_or_else(|_| Err(NetworkError::Unreachable("cancelled".into()))),
+        // From the very start, ask for the total too, for a progress indicator.
+        None => transport.send(rest::pull_changes(config, access_token, cursor, cursor == 0)).await,
+    };
+    let response = match reply {
         Ok(response) => response,
         Err(e) => return PullOutcome::Retry { reason: e.to_string() },
     };
@@ -41,8 +92,26 @@ pub async fn pull_page<T: Transport>(
         Err(e) => return PullOutcome::Retry { reason: format!("unreadable reply: {e}") },
     };
     let full_page = page.len() as u32 >= rest::PULL_PAGE;
+    if let Some(ahead) = ahead.filter(|_| full_page) {
+        ahead.ask(config, access_token, next_cursor(cursor, &page));
+    }
     match db.borrow_mut().apply_pulled(&page) {
         Ok(report) => PullOutcome::Page(PullReport { more: full_page, ..report }),
-        Err(e) => PullOutcome::local(&e),
+        Err(e) => {
+            if let Some(ahead) = ahead {
+                ahead.forget();
+            }
+            PullOutcome::local(&e)
+        }
     }
+}
+
+/// Where the cursor stands once `page` is applied: past every row it holds, readable or
+/// not (as [`Database::apply_pulled`] moves it).
+fn next_cursor(cursor: i64, page: &PulledPage) -> i64 {
+    page.rows
+        .iter()
+        .map(|r| r.change_number)
+        .chain(page.unreadable.iter().map(|u| u.change_number))
+        .fold(cursor, i64::max)
 }

@@ -1,13 +1,16 @@
 //! The push: sends queued changes of every synced table to Supabase through the
-//! conditional `push_changes` RPC and records the outcome of each. Database work happens between requests, never
-//! across one, so the worker keeps answering the UI while a push waits on the network.
+//! conditional `push_changes` RPC and records the outcome of each. No database work
+//! waits on the network (the worker keeps answering the UI meanwhile): while a request
+//! is out, the answer before it is settled and the next changes are read.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 
-use serde_json::Value;
+use futures_util::future::join;
+
 use tunebook_core::record::Record;
 use tunebook_core::supabase::rest::{self, MISSING_PARENT, PushResult, RestError, RowKey};
-use tunebook_core::supabase::{SupabaseConfig, Transport};
+use tunebook_core::supabase::{HttpResponse, NetworkError, SupabaseConfig, Transport};
 use tunebook_core::sync::{PushOutcome, PushReport, QueueItem};
 
 use crate::db::{Database, DbError, Reconciled};
@@ -21,12 +24,16 @@ pub const BATCH_SIZE: u32 = 1000;
 /// so a round of long incipits goes as several requests instead of one refused one.
 pub const MAX_REQUEST_BYTES: usize = 768 * 1024;
 
-/// A batch in flight: queue item ids, their rows (table and id), and the changes to send.
-struct Batch {
-    ids: Vec<i64>,
-    records: Vec<RowKey>,
-    changes: Vec<Value>,
+/// One queued change on its way: its queue item, the row as sent, and the change encoded
+/// once as JSON (which also sizes the requests).
+struct InFlight {
+    item: i64,
+    row: Record,
+    change: String,
 }
+
+/// Changes sent in one request, in queue order.
+type Batch = Vec<InFlight>;
 
 /// Pushes every pending change, batch by batch, oldest first.
 ///
@@ -53,74 +60,151 @@ pub async fn push<T: Transport>(
     config: &SupabaseConfig,
     access_token: &str,
 ) -> PushReport {
-    let mut report = PushReport::default();
-    // Changes waiting for their parent: sent again next run, not again in this one.
-    let mut waiting = Vec::new();
+    let mut run = Run::default();
+    // The request answered last, not settled yet: it is settled while the next one is out.
+    let mut answered: Option<(Batch, Reply)> = None;
     loop {
-        let batch = match db.borrow_mut().begin_push(BATCH_SIZE, &waiting) {
-            Ok(batch) => batch,
-            Err(e) => {
-                report.outcome = PushOutcome::local(&e);
-                return report;
+        if run.work.is_empty() && answered.is_none() {
+            match take_changes(db, &run.waiting) {
+                Ok(Some(batches)) => run.work.extend(batches),
+                Ok(None) => return run.report,
+                Err(e) => {
+                    run.report.outcome = PushOutcome::local(&e);
+                    return run.report;
+                }
             }
-        };
-        if batch.is_empty() {
-            return report;
         }
-        let batch = match prepare(db, batch) {
-            Ok(Some(batch)) => batch,
-            Ok(None) => continue,
-            Err(e) => {
-                report.outcome = PushOutcome::local(&e);
-                return report;
-            }
-        };
-        // Work list of batches; a refused batch is replaced by its two halves.
-        let mut work = by_size(batch, MAX_REQUEST_BYTES);
-        work.reverse();
-        while let Some(batch) = work.pop() {
-            report.requests += 1;
-            let request = rest::push_changes(config, access_token, &batch.changes);
-            let failure = match transport.send(request).await {
-                Ok(response) if response.is_success() => match rest::parse_push_results(&response.body) {
-                    Ok(results) => match settle(db, &batch, results, &mut report, &mut waiting) {
-                        Ok(()) => continue,
-                        Err(e) => PushOutcome::local(&e),
-                    },
-                    // Unreadable: sending again is safe (the server skips what it has).
-                    Err(e) => PushOutcome::Retry { reason: format!("unreadable reply: {e}") },
-                },
-                Ok(response) => match rest::classify(&response) {
-                    RestError::Rejected(_) if batch.ids.len() > 1 => {
-                        let (left, right) = split(batch);
-                        work.push(right);
-                        work.push(left);
-                        continue;
-                    }
-                    RestError::Rejected(message) => {
-                        if let Err(e) = db.borrow_mut().mark_failed(&batch.ids, &message) {
-                            PushOutcome::local(&e)
-                        } else {
-                            report.failed += 1;
-                            continue;
+        let sending = run.work.pop_front();
+        let request = sending.as_ref().map(|batch| {
+            let changes: Vec<String> = batch.iter().map(|c| c.change.clone()).collect();
+            rest::push_changes(config, access_token, &changes)
+        });
+        if request.is_some() {
+            run.report.requests += 1;
+        }
+        // While a request is out, the answer before it is settled and the next changes
+        // are read from the queue, so the server and this device work at the same time.
+        // (In the browser the fetch is under way once first polled; a blocking transport
+        // just does one after the other.)
+        let (reply, settled) = join(
+            async {
+                match request {
+                    Some(request) => Some(transport.send(request).await),
+                    None => None,
+                }
+            },
+            async {
+                if let Some((batch, reply)) = answered.take() {
+                    run.settle(db, batch, reply)?;
+                }
+                if run.work.is_empty() {
+                    match take_changes(db, &run.waiting) {
+                        Ok(Some(batches)) => run.work.extend(batches),
+                        Ok(None) => {}
+                        Err(e) => {
+                            return Err(Stop { outcome: PushOutcome::local(&e), unsettled: Vec::new() });
                         }
                     }
-                    RestError::Unauthorized(reason) => PushOutcome::Unauthorized { reason },
-                    RestError::Retryable(reason) => PushOutcome::Retry { reason },
+                }
+                Ok(())
+            },
+        )
+        .await;
+        match (settled, sending, reply) {
+            (Ok(()), Some(batch), Some(reply)) => answered = Some((batch, reply)),
+            (Ok(()), _, _) => {}
+            (Err(stop), sending, reply) => {
+                let mut unsettled = stop.unsettled;
+                // The request sent meanwhile: settled if it was answered, else back in line.
+                if let (Some(batch), Some(reply)) = (sending, reply)
+                    && let Err(also) = run.settle(db, batch, reply)
+                {
+                    unsettled.extend(also.unsettled);
+                }
+                unsettled.extend(run.work.iter().flatten().map(|c| c.item));
+                let reason = match &stop.outcome {
+                    PushOutcome::Retry { reason }
+                    | PushOutcome::Unauthorized { reason }
+                    | PushOutcome::Stopped { reason } => reason.clone(),
+                    _ => String::new(),
+                };
+                let _ = db.borrow_mut().mark_pending(&unsettled, &reason);
+                run.report.outcome = stop.outcome;
+                return run.report;
+            }
+        }
+    }
+}
+
+/// What a request's transport returned.
+type Reply = Result<HttpResponse, NetworkError>;
+
+/// A push under way: its report, what waits for a parent, and the requests to send.
+#[derive(Default)]
+struct Run {
+    report: PushReport,
+    /// Changes waiting for their parent: sent again next run, not again in this one.
+    waiting: Vec<i64>,
+    /// Requests to send, in order; a refused one is replaced by its two halves.
+    work: VecDeque<Batch>,
+}
+
+/// Why a run stops, and the queue items it leaves unsettled (they go back in line).
+struct Stop {
+    outcome: PushOutcome,
+    unsettled: Vec<i64>,
+}
+
+impl Run {
+    /// Deals with the answer to one request: records what the server did with each
+    /// change, splits a batch refused as a whole, or says why the run stops.
+    fn settle(&mut self, db: &RefCell<Database>, batch: Batch, reply: Reply) -> Result<(), Stop> {
+        let stop = |outcome| Err(Stop { outcome, unsettled: items(&batch) });
+        let response = match reply {
+            Ok(response) => response,
+            Err(e) => return stop(PushOutcome::Retry { reason: e.to_string() }),
+        };
+        if response.is_success() {
+            return match rest::parse_push_results(&response.body) {
+                Ok(results) => match settle(db, &batch, results, &mut self.report, &mut self.waiting) {
+                    Ok(()) => Ok(()),
+                    Err(e) => stop(PushOutcome::local(&e)),
                 },
-                Err(e) => PushOutcome::Retry { reason: e.to_string() },
+                // Unreadable: sending again is safe (the server skips what it has).
+                Err(e) => stop(PushOutcome::Retry { reason: format!("unreadable reply: {e}") }),
             };
-            // Stop: everything not yet settled goes back in line with the reason.
-            let reason = match &failure {
-                PushOutcome::Retry { reason }
-                | PushOutcome::Unauthorized { reason }
-                | PushOutcome::Stopped { reason } => reason.clone(),
-                _ => String::new(),
-            };
-            let unsettled: Vec<i64> = std::iter::once(batch).chain(work).flat_map(|b| b.ids).collect();
-            let _ = db.borrow_mut().mark_pending(&unsettled, &reason);
-            report.outcome = failure;
-            return report;
+        }
+        match rest::classify(&response) {
+            RestError::Rejected(_) if batch.len() > 1 => {
+                let (left, right) = split(batch);
+                self.work.push_front(right);
+                self.work.push_front(left);
+                Ok(())
+            }
+            RestError::Rejected(message) => match db.borrow_mut().mark_failed(&items(&batch), &message) {
+                Ok(()) => {
+                    self.report.failed += 1;
+                    Ok(())
+                }
+                Err(e) => stop(PushOutcome::local(&e)),
+            },
+            RestError::Unauthorized(reason) => stop(PushOutcome::Unauthorized { reason }),
+            RestError::Retryable(reason) => stop(PushOutcome::Retry { reason }),
+        }
+    }
+}
+
+/// Takes the next changes from the queue (marking them in flight) and cuts them into
+/// requests under the size cap; `None` when nothing is left to send in this run.
+fn take_changes(db: &RefCell<Database>, waiting: &[i64]) -> Result<Option<Vec<Batch>>, DbError> {
+    loop {
+        let taken = db.borrow_mut().begin_push(BATCH_SIZE, waiting)?;
+        if taken.is_empty() {
+            return Ok(None);
+        }
+        // Only items whose row is missing: marked failed, look further.
+        if let Some(batch) = prepare(db, taken)? {
+            return Ok(Some(by_size(batch, MAX_REQUEST_BYTES)));
         }
     }
 }
@@ -138,36 +222,48 @@ fn settle(
     let mut applied_rows = Vec::new();
     let mut answered = std::collections::HashSet::new();
     // Results name their row; a batch holds up to a thousand.
-    let item_of: std::collections::HashMap<&RowKey, i64> =
-        batch.records.iter().zip(batch.ids.iter().copied()).collect();
-    for (record, result) in results {
-        let Some(&item) = item_of.get(&record) else { continue };
-        answered.insert(item);
+    let sent: std::collections::HashMap<RowKey, &InFlight> =
+        batch.iter().map(|c| ((c.row.table, c.row.id.to_string()), c)).collect();
+    for (key, result) in results {
+        let Some(&change) = sent.get(&key) else { continue };
+        answered.insert(change.item);
         match result {
-            PushResult::Applied(row) => {
-                applied_ids.push(item);
+            PushResult::Applied(applied) => {
+                // The server's row now holds exactly what was sent.
+                let mut row = change.row.clone();
+                row.sync_version = applied.sync_version;
+                row.user_id = applied.user_id;
+                applied_ids.push(change.item);
                 applied_rows.push(row);
             }
             PushResult::Conflict(theirs) => {
-                if db.push_conflict(item, &theirs)? == Reconciled::Conflict {
+                if db.push_conflict(change.item, &theirs)? == Reconciled::Conflict {
                     report.conflicts += 1;
                 }
             }
             PushResult::Refused { code, message } if code == MISSING_PARENT => {
-                db.mark_pending(&[item], &format!("waiting for its parent to reach the server: {message}"))?;
-                waiting.push(item);
+                db.mark_pending(
+                    &[change.item],
+                    &format!("waiting for its parent to reach the server: {message}"),
+                )?;
+                waiting.push(change.item);
                 report.waiting += 1;
             }
             PushResult::Refused { code, message } => {
-                db.mark_failed(&[item], &format!("{message} [{code}]"))?;
+                db.mark_failed(&[change.item], &format!("{message} [{code}]"))?;
                 report.failed += 1;
             }
         }
     }
     report.pushed += applied_ids.len() as u32;
     db.complete_push(&applied_ids, &applied_rows)?;
-    let unanswered: Vec<i64> = batch.ids.iter().copied().filter(|id| !answered.contains(id)).collect();
+    let unanswered: Vec<i64> = batch.iter().map(|c| c.item).filter(|id| !answered.contains(id)).collect();
     db.mark_pending(&unanswered, "the server did not answer for this change")
+}
+
+/// The queue items of a batch.
+fn items(batch: &Batch) -> Vec<i64> {
+    batch.iter().map(|c| c.item).collect()
 }
 
 /// Builds the changes to send: each row with the version its edit started from. An item
@@ -177,22 +273,18 @@ fn prepare(
     db: &RefCell<Database>,
     batch: Vec<(QueueItem, Option<Record>)>,
 ) -> Result<Option<Batch>, DbError> {
-    let mut out = Batch { ids: Vec::new(), records: Vec::new(), changes: Vec::new() };
+    let mut out = Batch::new();
     let mut orphans = Vec::new();
     for (item, row) in batch {
         match row {
-            Some(record) => {
-                out.ids.push(item.id);
-                out.records.push((record.table, item.record_id));
-                out.changes.push(record.push_change());
-            }
+            Some(row) => out.push(InFlight { item: item.id, change: row.push_change().to_string(), row }),
             None => orphans.push(item.id),
         }
     }
     if !orphans.is_empty() {
         db.borrow_mut().mark_failed(&orphans, "the local row for this change is missing")?;
     }
-    Ok((!out.ids.is_empty()).then_some(out))
+    Ok((!out.is_empty()).then_some(out))
 }
 
 /// Splits a batch into consecutive batches of at most `max_bytes` of JSON each (a single
@@ -200,37 +292,32 @@ fn prepare(
 fn by_size(batch: Batch, max_bytes: usize) -> Vec<Batch> {
     let mut out: Vec<Batch> = Vec::new();
     let mut bytes = 0;
-    for ((id, record), change) in batch.ids.into_iter().zip(batch.records).zip(batch.changes) {
-        let size = change.to_string().len() + 1;
+    for change in batch {
+        let size = change.change.len() + 1;
         match out.last_mut() {
             Some(current) if bytes + size <= max_bytes => {
                 bytes += size;
-                current.ids.push(id);
-                current.records.push(record);
-                current.changes.push(change);
+                current.push(change);
             }
             _ => {
                 bytes = size;
-                out.push(Batch { ids: vec![id], records: vec![record], changes: vec![change] });
+                out.push(vec![change]);
             }
         }
     }
     out
 }
 
-fn split(batch: Batch) -> (Batch, Batch) {
-    let mid = batch.ids.len() / 2;
-    let (mut ids, mut records, mut changes) = (batch.ids, batch.records, batch.changes);
-    let right =
-        Batch { ids: ids.split_off(mid), records: records.split_off(mid), changes: changes.split_off(mid) };
-    (Batch { ids, records, changes }, right)
+fn split(mut batch: Batch) -> (Batch, Batch) {
+    let right = batch.split_off(batch.len() / 2);
+    (batch, right)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::native::block_on;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use std::cell::Cell;
     use tunebook_core::domain::TuneDraft;
     use tunebook_core::supabase::{HttpRequest, HttpResponse, NetworkError};
@@ -242,6 +329,8 @@ mod tests {
         max_body: Cell<usize>,
         fail_with: Cell<Option<u16>>,
         network_down: Cell<bool>,
+        /// The network fails for this request only (1: the first).
+        drop_request: Cell<Option<u32>>,
     }
 
     impl FakeServer {
@@ -251,6 +340,7 @@ mod tests {
                 max_body: Cell::new(0),
                 fail_with: Cell::new(None),
                 network_down: Cell::new(false),
+                drop_request: Cell::new(None),
             }
         }
     }
@@ -260,7 +350,7 @@ mod tests {
             self.requests.set(self.requests.get() + 1);
             let size = request.body.as_deref().map_or(0, str::len);
             self.max_body.set(self.max_body.get().max(size));
-            if self.network_down.get() {
+            if self.network_down.get() || self.drop_request.get() == Some(self.requests.get()) {
                 return Err(NetworkError::Unreachable("connection refused".into()));
             }
             if let Some(status) = self.fail_with.get() {
@@ -287,10 +377,16 @@ mod tests {
                         return json!({"table": table, "id": id, "status": "error", "code": "23503",
                                       "message": "the tune of this note is not on the server"});
                     }
-                    r["sync_version"] = json!(r["base_version"].as_i64().unwrap_or(1) + 1);
-                    r["user_id"] = json!("4aaa98dd-b17c-4207-bbdf-7f455076a4a1");
-                    r["change_number"] = json!(1);
-                    json!({"table": table, "id": id, "status": "applied", "row": r})
+                    let version = r["base_version"].as_i64().unwrap_or(1) + 1;
+                    let user = "4aaa98dd-b17c-4207-bbdf-7f455076a4a1";
+                    if body["versions_only"] == true {
+                        json!({"table": table, "id": id, "status": "applied", "sync_version": version, "user_id": user})
+                    } else {
+                        r["sync_version"] = json!(version);
+                        r["user_id"] = json!(user);
+                        r["change_number"] = json!(1);
+                        json!({"table": table, "id": id, "status": "applied", "row": r})
+                    }
                 })
                 .collect();
             Ok(HttpResponse::new(200, Value::Array(results).to_string()))
@@ -381,6 +477,25 @@ mod tests {
             assert_eq!(run(&db, &server).pushed, 2);
             assert_eq!(db.borrow().queue_stats().unwrap().unsynced(), 0);
         }
+    }
+
+    #[test]
+    fn a_failure_while_the_answer_before_is_settled_loses_nothing() {
+        // Three requests. The second's failure is known only once the third is out (the
+        // second's answer is settled while the third is in flight): the third is still
+        // settled, the second's changes go back in line.
+        let titles: Vec<String> = (0..2500).map(|i| format!("T{i}")).collect();
+        let db = db_with(&titles.iter().map(String::as_str).collect::<Vec<_>>());
+        let server = FakeServer::new();
+        server.drop_request.set(Some(2));
+        let report = run(&db, &server);
+        assert!(matches!(report.outcome, PushOutcome::Retry { .. }), "{report:?}");
+        assert_eq!((report.pushed, report.requests), (1500, 3), "{report:?}");
+        let stats = db.borrow().queue_stats().unwrap();
+        assert_eq!((stats.pending, stats.syncing), (1000, 0), "{stats:?}");
+        server.drop_request.set(None);
+        assert_eq!(run(&db, &server).pushed, 1000);
+        assert_eq!(db.borrow().queue_stats().unwrap().unsynced(), 0);
     }
 
     #[test]

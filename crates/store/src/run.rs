@@ -66,7 +66,7 @@ pub async fn sync<T: Transport>(
                 Event::Pushed(report.push.outcome.clone())
             }
             Step::PullPage => {
-                let outcome = pull::pull_page(db, transport, config, &session.access_token).await;
+                let outcome = pull::pull_page(db, transport, config, &session.access_token, None).await;
                 if let PullOutcome::Page(page) = &outcome {
                     report.pages.push(page.clone());
                 }

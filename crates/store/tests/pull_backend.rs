@@ -91,3 +91,83 @@ fn a_pull_longer_than_one_page_brings_every_row() {
         .unwrap();
     assert_eq!(pages[2].cursor, last_change);
 }
+
+#[test]
+fn pages_read_ahead_are_used_once_and_only_from_their_cursor() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use tunebook_core::supabase::Transport;
+    use tunebook_core::sync::PullOutcome;
+    use tunebook_store::native::{BlockingTransport, block_on};
+    use tunebook_store::pull::{ReadAhead, pull_page};
+
+    let stack = TestStack::start(|_| {}).expect("stack");
+    let cfg = config(&stack);
+    let session = sign_up(&cfg, "ahead");
+    let user = session.user.id.to_string();
+    stack
+        .sql(&format!(
+            "insert into public.tune (id, user_id, title)
+             select ('01970000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '{user}', 'Tune ' || n
+             from generate_series(1, 2500) as n"
+        ))
+        .unwrap();
+    // Requests sent ahead, and requests sent by the pull itself.
+    let sent_ahead = Rc::new(Cell::new(0));
+    let counter = sent_ahead.clone();
+    // Natively the request runs at once; in the worker it runs in the background.
+    let ahead = ReadAhead::new(move |request| {
+        counter.set(counter.get() + 1);
+        let (reply, pending) = futures_channel::oneshot::channel();
+        let _ = reply.send(block_on(BlockingTransport::default().send(request)));
+        pending
+    });
+    struct Counting(Cell<u32>);
+    impl Transport for Counting {
+        async fn send(
+            &self,
+            request: tunebook_core::supabase::HttpRequest,
+        ) -> Result<tunebook_core::supabase::HttpResponse, tunebook_core::supabase::NetworkError> {
+            self.0.set(self.0.get() + 1);
+            BlockingTransport::default().send(request).await
+        }
+    }
+    let direct = Counting(Cell::new(0));
+    let db = device();
+    let pull = |token: &str| match block_on(pull_page(&db, &direct, &cfg, token, Some(&ahead))) {
+        PullOutcome::Page(page) => page,
+        other => panic!("{other:?}"),
+    };
+
+    let first = pull(&session.access_token);
+    assert_eq!((first.rows, first.more, first.total), (1000, true, Some(2500)));
+    assert_eq!((direct.0.get(), sent_ahead.get()), (1, 1), "the second page is asked for at once");
+    // Asked for with another token (a refreshed session), the page read ahead is not used.
+    let refreshed = sign_in(&cfg, &session.user.email);
+    assert_ne!(refreshed.access_token, session.access_token);
+    let second = pull(&refreshed.access_token);
+    assert_eq!((second.rows, second.more), (1000, true));
+    assert_eq!((direct.0.get(), sent_ahead.get()), (2, 2));
+    // Forgotten (a push is about to start), it is not used either.
+    ahead.forget();
+    let third = pull(&refreshed.access_token);
+    assert_eq!((third.rows, third.more), (500, false));
+    assert_eq!((direct.0.get(), sent_ahead.get()), (3, 2), "nothing is read past the last page");
+    // Read ahead and used: the same pages, one request each.
+    let other = device();
+    let mut requests = 0;
+    loop {
+        let before = (direct.0.get(), sent_ahead.get());
+        let page = match block_on(pull_page(&other, &direct, &cfg, &session.access_token, Some(&ahead))) {
+            PullOutcome::Page(page) => page,
+            outcome => panic!("{outcome:?}"),
+        };
+        requests += direct.0.get() - before.0;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(requests, 1, "only the first page was asked for by the pull itself");
+    assert_eq!(other.borrow().list_tunes(&tunebook_core::list::ListQuery::default()).unwrap().total, 2500);
+    assert_eq!(db.borrow().list_tunes(&tunebook_core::list::ListQuery::default()).unwrap().total, 2500);
+}

@@ -230,3 +230,49 @@ fn a_batch_over_the_gateways_body_limit_is_split_until_it_fits() {
     assert!(report.requests > 2, "split into several requests: {report:?}");
     assert_eq!(server_count(&stack, "title like 'Long %'"), 100);
 }
+
+#[test]
+fn applied_changes_are_answered_with_their_version_and_old_callers_still_get_rows() {
+    use tunebook_core::supabase::{Method, Transport};
+    let stack = stack();
+    let cfg = config(&stack);
+    let session = sign_up(&cfg, "reply");
+    let db = device();
+    let first = create(&db, "Short answer");
+    let second = create(&db, "Whole row");
+    let batch = db.borrow_mut().begin_push(10, &[]).unwrap();
+    let change = |title: &str| {
+        batch
+            .iter()
+            .find_map(|(_, r)| r.as_ref().filter(|r| r.content.fields["title"] == title))
+            .unwrap()
+            .push_change()
+    };
+    let send = |body: serde_json::Value| -> serde_json::Value {
+        let request =
+            cfg.request(Method::Post, "/rest/v1/rpc/push_changes", Some(&session.access_token)).json(&body);
+        let response = block_on(BlockingTransport::default().send(request)).unwrap();
+        assert_eq!(response.status, 200, "{}", response.body);
+        serde_json::from_str(&response.body).unwrap()
+    };
+    // The app's call: no row in the answer, just what the client cannot know.
+    let short = send(serde_json::json!({"changes": [change("Short answer")], "versions_only": true}));
+    assert_eq!(
+        short,
+        serde_json::json!([{"table": "tune", "id": first.id.to_string(), "status": "applied",
+                            "sync_version": 1, "user_id": session.user.id.to_string()}])
+    );
+    // A client from before `versions_only` (a cached app) still gets the stored row.
+    let whole = send(serde_json::json!({"changes": [change("Whole row")]}));
+    assert_eq!(whole[0]["status"], "applied");
+    assert_eq!(whole[0]["row"]["title"], "Whole row");
+    assert_eq!(whole[0]["row"]["id"], second.id.to_string());
+    assert_eq!(whole[0]["row"]["sync_version"], 1);
+    // Conflicts still carry the server's row, whichever way the call was made.
+    let mut stale = change("Short answer");
+    stale["title"] = "Edited elsewhere".into();
+    stale["base_version"] = 0.into();
+    let conflict = send(serde_json::json!({"changes": [stale], "versions_only": true}));
+    assert_eq!(conflict[0]["status"], "conflict");
+    assert_eq!(conflict[0]["row"]["title"], "Short answer");
+}

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{HttpRequest, HttpResponse, Method, SupabaseConfig};
+use crate::domain::Uuid;
 use crate::record::{Record, ServerRecord};
 use crate::sync::UnreadableRow;
 use crate::tables::TableId;
@@ -33,11 +34,25 @@ pub const PULL_PAGE: u32 = 1000;
 pub const MISSING_PARENT: &str = "23503";
 
 /// One conditional push (`POST /rest/v1/rpc/push_changes`) of changes to any tables:
-/// each change is a [`Record::push_change`], applied only if the server's row still has
-/// its `base_version`.
-pub fn push_changes(cfg: &SupabaseConfig, access_token: &str, changes: &[Value]) -> HttpRequest {
-    cfg.request(Method::Post, "/rest/v1/rpc/push_changes", Some(access_token))
-        .json(&json!({ "changes": Value::Array(changes.to_vec()) }))
+/// each change is a [`Record::push_change`] already encoded as JSON text (the push sizes
+/// its requests by them, so each is encoded once), applied only if the server's row
+/// still has its `base_version`. Applied changes are answered with their new version and
+/// owner only (`versions_only`), not the whole row.
+pub fn push_changes(cfg: &SupabaseConfig, access_token: &str, changes: &[String]) -> HttpRequest {
+    let mut body = String::with_capacity(changes.iter().map(|c| c.len() + 1).sum::<usize>() + 40);
+    body.push_str(r#"{"changes":["#);
+    for (i, change) in changes.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(change);
+    }
+    body.push_str(r#"],"versions_only":true}"#);
+    let mut request = cfg
+        .request(Method::Post, "/rest/v1/rpc/push_changes", Some(access_token))
+        .header("Content-Type", "application/json");
+    request.body = Some(body);
+    request
 }
 
 /// Deletes the signed-in account and everything it owns on the server
@@ -50,12 +65,39 @@ pub fn delete_account(cfg: &SupabaseConfig, access_token: &str, email: &str) -> 
 /// What the server did with one pushed change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushResult {
-    /// Stored (or already identical); the row as stored.
-    Applied(ServerRecord),
+    /// Stored (or already identical): the row now holds what was sent, at this version.
+    Applied(Applied),
     /// The server's row moved on since the edit's base version; the server's row.
     Conflict(ServerRecord),
     /// Refused (row level security, a constraint, a missing parent…).
     Refused { code: String, message: String },
+}
+
+/// The server's bookkeeping for an applied change; the row's content is what was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub sync_version: i64,
+    /// The owner the server gave the row (signed-out rows are adopted on insert).
+    pub user_id: Option<Uuid>,
+}
+
+impl Applied {
+    /// Reads the short answer (`sync_version`, `user_id` beside the status) or, from a
+    /// server without `versions_only`, the same two columns of the whole row.
+    fn read(result: &Value) -> Result<Applied, String> {
+        let source = result.get("row").unwrap_or(result);
+        let sync_version = source
+            .get("sync_version")
+            .and_then(Value::as_i64)
+            .ok_or("an applied change without its version")?;
+        let user_id = match source.get("user_id") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_str().and_then(|u| u.parse().ok()).ok_or_else(|| format!("user_id: not a uuid: {v}"))?,
+            ),
+        };
+        Ok(Applied { sync_version, user_id })
+    }
 }
 
 /// A pushed row: its table and id (as sent).
@@ -75,7 +117,7 @@ pub fn parse_push_results(body: &str) -> Result<Vec<(RowKey, PushResult)>, Strin
                 .and_then(TableId::parse)
                 .ok_or("a result without a known table")?;
             let result = match r.get("status").and_then(Value::as_str) {
-                Some("applied") => PushResult::Applied(Record::from_server(table, &r["row"])?),
+                Some("applied") => PushResult::Applied(Applied::read(r)?),
                 Some("conflict") => PushResult::Conflict(Record::from_server(table, &r["row"])?),
                 Some("error") => PushResult::Refused {
                     code: r.get("code").and_then(Value::as_str).unwrap_or_default().to_string(),
@@ -218,10 +260,19 @@ mod tests {
     #[test]
     fn push_and_pull_requests() {
         let cfg = SupabaseConfig::default();
-        let r = push_changes(&cfg, "tok", &[json!({"id": "x", "base_version": 1})]);
+        let changes = [json!({"id": "x", "base_version": 1}).to_string(), json!({"id": "y"}).to_string()];
+        let r = push_changes(&cfg, "tok", &changes);
         assert!(r.url.ends_with("/rest/v1/rpc/push_changes"));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
-        assert_eq!(r.body.as_deref(), Some(r#"{"changes":[{"base_version":1,"id":"x"}]}"#));
+        assert_eq!(r.header_value("content-type"), Some("application/json"));
+        let body: Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({"changes": [{"base_version": 1, "id": "x"}, {"id": "y"}], "versions_only": true})
+        );
+        let empty: Value =
+            serde_json::from_str(push_changes(&cfg, "tok", &[]).body.as_deref().unwrap()).unwrap();
+        assert_eq!(empty, json!({"changes": [], "versions_only": true}));
         let p = pull_changes(&cfg, "tok", 42, true);
         assert!(p.url.ends_with("/rest/v1/rpc/pull_changes"), "{}", p.url);
         assert_eq!(p.body.as_deref(), Some(r#"{"after":42,"max_rows":1000,"with_total":true}"#));
@@ -240,13 +291,30 @@ mod tests {
         );
         let results = parse_push_results(&body).unwrap();
         assert!(
-            matches!(&results[0], ((TableId::Tune, id), PushResult::Applied(t)) if id == "a" && t.record.sync_version == 3)
+            matches!(&results[0], ((TableId::Tune, id), PushResult::Applied(a)) if id == "a" && a.sync_version == 3
+                && a.user_id.map(|u| u.to_string()).as_deref() == Some("4aaa98dd-b17c-4207-bbdf-7f455076a4a1"))
         );
         assert!(
             matches!(&results[1], ((_, id), PushResult::Conflict(t)) if id == "b" && t.change_number == 42)
         );
         assert!(
             matches!(&results[2], ((TableId::Note, _), PushResult::Refused { code, .. }) if code == "42501")
+        );
+        // The short answer to `versions_only`.
+        let short = r#"[{"table":"tune","id":"a","status":"applied","sync_version":4,"user_id":null}]"#;
+        assert_eq!(
+            parse_push_results(short).unwrap(),
+            [(
+                (TableId::Tune, "a".to_string()),
+                PushResult::Applied(Applied { sync_version: 4, user_id: None })
+            )]
+        );
+        assert!(parse_push_results(r#"[{"table":"tune","id":"a","status":"applied"}]"#).is_err());
+        assert!(
+            parse_push_results(
+                r#"[{"table":"tune","id":"a","status":"applied","sync_version":1,"user_id":"x"}]"#
+            )
+            .is_err()
         );
         assert!(parse_push_results(r#"[{"table":"tune","id":"a","status":"maybe"}]"#).is_err());
         assert!(parse_push_results(r#"[{"table":"nope","id":"a","status":"applied"}]"#).is_err());

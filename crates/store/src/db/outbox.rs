@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
 use tunebook_core::domain::{Timestamp, Uuid};
-use tunebook_core::record::{Record, ServerRecord};
+use tunebook_core::record::Record;
 use tunebook_core::sync::{Coalesce, Operation, QueueItem, QueueStats, QueueStatus, coalesce};
 use tunebook_core::tables::TableId;
 
@@ -204,7 +204,9 @@ impl Database {
     }
 
     /// Starts pushing: takes up to `limit` pending items, oldest first and at most one per
-    /// record, marks them in flight, and returns each with the record's current local
+    /// record, none of a record already in flight (its next change waits for the server's
+    /// version, or it would be sent against a stale base and meet itself as a conflict),
+    /// marks them in flight, and returns each with the record's current local
     /// row (what gets sent: the latest state, deletes included as tombstones), parents'
     /// tables before children's. `None`: the item names no synced row here. Items in
     /// `skip` (already tried in this run: waiting for a parent) are left for the next run.
@@ -216,7 +218,10 @@ impl Database {
         let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".into());
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ITEM_COLUMNS} FROM sync_queue
-             WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?2)) ORDER BY id LIMIT ?1"
+             WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?2))
+               AND NOT EXISTS (SELECT 1 FROM sync_queue s WHERE s.table_name = sync_queue.table_name
+                               AND s.record_id = sync_queue.record_id AND s.status = 'syncing')
+             ORDER BY id LIMIT ?1"
         ))?;
         let candidates =
             stmt.query_map(params![limit, skip], item_from_row)?.collect::<Result<Vec<_>, _>>()?;
@@ -241,13 +246,14 @@ impl Database {
     }
 
     /// Finishes a successful push in one transaction: removes the pushed items and takes
-    /// the server's bookkeeping (version, owner) into the local rows. The musician's
-    /// fields are left alone: they may have been edited while the request was out.
-    pub fn complete_push(&mut self, ids: &[i64], server_rows: &[ServerRecord]) -> Result<(), DbError> {
+    /// the server's bookkeeping (version, owner) into the local rows. `server_rows` are
+    /// the rows as the server now stores them (what was sent, at the server's version).
+    /// The musician's fields are left alone: they may have been edited while the request
+    /// was out.
+    pub fn complete_push(&mut self, ids: &[i64], server_rows: &[Record]) -> Result<(), DbError> {
         let tx = self.conn.transaction()?;
         delete_items(&tx, ids)?;
-        for row in server_rows {
-            let r = &row.record;
+        for r in server_rows {
             super::records::set_server_meta(&tx, r.table, r.id, r.sync_version, r.user_id)?;
             // The server's content at this version: the base for later merges.
             super::records::set_base(&tx, r)?;
@@ -371,8 +377,18 @@ mod tests {
                 (Operation::Update, QueueStatus::Pending, Some("A2".into())),
             ]
         );
+        // A push reading ahead while the first change is out leaves the second alone: sent
+        // now it would carry a base version the server has already moved past.
+        let other = db.create_tune(&draft("B1")).unwrap();
+        let ahead = db.begin_push(100, &[]).unwrap();
+        assert_eq!(
+            ahead.iter().map(|(i, _)| i.record_id.clone()).collect::<Vec<_>>(),
+            [other.id.to_string()]
+        );
         db.complete_push(&[batch[0].0.id], &[]).unwrap();
-        assert_eq!(queue(&db), [(Operation::Update, QueueStatus::Pending, Some("A2".into()))]);
+        let next = db.begin_push(100, &[]).unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!((next[0].0.operation, next[0].0.record_id.clone()), (Operation::Update, t.id.to_string()));
     }
 
     #[test]
@@ -409,8 +425,7 @@ mod tests {
         let mut server_a = Record::from(&db.get_tune(a.id).unwrap().unwrap());
         server_a.sync_version = 4;
         server_a.user_id = Some(Uuid::now_v7());
-        db.complete_push(&[batch[0].0.id], &[ServerRecord { record: server_a.clone(), change_number: 9 }])
-            .unwrap();
+        db.complete_push(&[batch[0].0.id], std::slice::from_ref(&server_a)).unwrap();
         let local_a = db.get_tune(a.id).unwrap().unwrap();
         assert_eq!((local_a.sync_version, local_a.user_id), (4, server_a.user_id));
         assert!(

@@ -248,6 +248,40 @@ fn find_orphans(tx: &Transaction<'_>, row: &Record, now: Timestamp) -> Result<u3
     Ok(found)
 }
 
+/// Which kinds of bookkeeping a pulled row may meet on this device. Each `false` saves a
+/// lookup per pulled row; anything a page adds sets them again.
+struct Held {
+    quarantined: bool,
+    conflicts: bool,
+    /// Queue items not yet settled (pending, in flight or refused).
+    open_items: bool,
+    /// A deleted row of a table that has children: a pulled live child may be an orphan.
+    deleted_parents: bool,
+}
+
+impl Held {
+    fn read(conn: &Connection) -> Result<Held, DbError> {
+        let any = |sql: &str| -> Result<bool, DbError> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        let mut deleted_parents = false;
+        for table in TableId::ALL.iter().filter(|t| t.children().next().is_some()) {
+            deleted_parents |=
+                any(&format!("SELECT EXISTS (SELECT 1 FROM {} WHERE deleted = 1)", table.name()))?;
+        }
+        Ok(Held {
+            quarantined: any("SELECT EXISTS (SELECT 1 FROM sync_quarantine)")?,
+            conflicts: any("SELECT EXISTS (SELECT 1 FROM sync_conflict)")?,
+            open_items: any(
+                "SELECT EXISTS (SELECT 1 FROM sync_queue WHERE status IN ('pending', 'syncing', 'failed'))",
+            )?,
+            deleted_parents,
+        })
+    }
+
+    fn everything() -> Held {
+        Held { quarantined: true, conflicts: true, open_items: true, deleted_parents: true }
+    }
+}
+
 impl Database {
     /// A pushed change met a newer server version: merge, or keep both for the musician.
     pub fn push_conflict(&mut self, item_id: i64, theirs: &ServerRecord) -> Result<Reconciled, DbError> {
@@ -306,15 +340,25 @@ impl Database {
                 now.to_string()
             ])?;
         }
+        // What this device holds besides plain rows; a first pull into a fresh device
+        // holds none of it, and skips three lookups per row.
+        let mut held = Held::read(&tx)?;
         for row in &page.rows {
             let theirs = &row.record;
             cursor = cursor.max(row.change_number);
-            tx.prepare_cached("DELETE FROM sync_quarantine WHERE table_name = ?1 AND record_id = ?2")?
-                .execute(params![theirs.table.name(), theirs.id.to_string()])?;
-            let conflict = conflict_for(&tx, theirs.table, theirs.id)?;
+            if held.quarantined {
+                tx.prepare_cached("DELETE FROM sync_quarantine WHERE table_name = ?1 AND record_id = ?2")?
+                    .execute(params![theirs.table.name(), theirs.id.to_string()])?;
+            }
+            let conflict = if held.conflicts { conflict_for(&tx, theirs.table, theirs.id)? } else { None };
             let mine = read(&tx, theirs.table, theirs.id)?;
-            let item = open_item(&tx, theirs.table, theirs.id)?;
-            match plan_pulled(mine.as_ref(), item.is_some(), conflict.is_some(), theirs) {
+            let item = if held.open_items { open_item(&tx, theirs.table, theirs.id)? } else { None };
+            let action = plan_pulled(mine.as_ref(), item.is_some(), conflict.is_some(), theirs);
+            if matches!(action, PullAction::Merge | PullAction::RefreshConflict) {
+                // Merging may queue a change or keep a conflict: look everything up again.
+                held = Held::everything();
+            }
+            match action {
                 PullAction::RefreshConflict => {
                     if let Some(conflict) = conflict
                         && refresh_conflict(&tx, &conflict, theirs, now)?
@@ -338,7 +382,16 @@ impl Database {
                     }
                 }
             }
-            report.conflicts += find_orphans(&tx, theirs, now)?;
+            if theirs.deleted() && theirs.table.children().next().is_some() {
+                held.deleted_parents = true;
+            }
+            if held.deleted_parents || theirs.deleted() {
+                let orphans = find_orphans(&tx, theirs, now)?;
+                if orphans > 0 {
+                    held = Held::everything();
+                }
+                report.conflicts += orphans;
+            }
         }
         tx.prepare_cached("INSERT OR REPLACE INTO sync_cursor (table_name, change_number) VALUES (?1, ?2)")?
             .execute(params![CURSOR_KEY, cursor])?;
@@ -456,7 +509,7 @@ mod tests {
         let t = db.create_tune(&draft(title, mode)).unwrap();
         let batch = db.begin_push(10, &[]).unwrap();
         let confirmed = server(&t, 2, 1, |_| {});
-        db.complete_push(&[batch[0].0.id], std::slice::from_ref(&confirmed)).unwrap();
+        db.complete_push(&[batch[0].0.id], std::slice::from_ref(&confirmed.record)).unwrap();
         let t = db.get_tune(t.id).unwrap().unwrap();
         assert_eq!(t.sync_version, 2);
         (db, t)
@@ -645,8 +698,7 @@ mod tests {
         let batch = db.begin_push(10, &[]).unwrap();
         let mut server_note = batch[0].1.clone().unwrap();
         server_note.sync_version = 2;
-        db.complete_push(&[batch[0].0.id], &[ServerRecord { record: server_note.clone(), change_number: 2 }])
-            .unwrap();
+        db.complete_push(&[batch[0].0.id], std::slice::from_ref(&server_note)).unwrap();
 
         // Deleted here (the note with its tune); an old copy of the note comes back: not
         // an orphan, it is deleted here too.

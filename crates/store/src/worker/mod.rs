@@ -12,14 +12,15 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Waker};
 
 use futures_channel::oneshot;
 use futures_util::StreamExt;
 use tunebook_core::protocol::{
     self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
 };
-use tunebook_core::supabase::SupabaseConfig;
 use tunebook_core::supabase::fetch::FetchTransport;
+use tunebook_core::supabase::{SupabaseConfig, Transport};
 use tunebook_core::sync::{PushOutcome, PushReport};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -32,6 +33,8 @@ use storage::Backing;
 struct OpenDb {
     name: String,
     db: Rc<RefCell<Database>>,
+    /// The pull's next page, asked for while the one before is applied.
+    ahead: Rc<pull::ReadAhead>,
 }
 
 /// One network job (push or pull) at a time; database switches wait for it to finish.
@@ -140,7 +143,8 @@ impl WorkerState {
             _ => {
                 self.close()?;
                 let db = self.backing()?.open(&name, device_id.as_deref())?;
-                self.open = Some(OpenDb { name, db: Rc::new(RefCell::new(db)) });
+                self.open =
+                    Some(OpenDb { name, db: Rc::new(RefCell::new(db)), ahead: Rc::new(read_ahead()) });
             }
         }
         let (open, backing) = self.open_db()?;
@@ -179,6 +183,7 @@ impl WorkerState {
         token: String,
     ) -> Pin<Box<dyn Future<Output = String>>> {
         let db = self.open.as_ref().map(|o| o.db.clone());
+        let ahead = self.open.as_ref().map(|o| o.ahead.clone());
         let gate = self.net.clone();
         // A push is claimed now, not when the task first runs, so two quick requests
         // cannot both push; the second reports that one is running. A pull waits its turn.
@@ -191,6 +196,10 @@ impl WorkerState {
                     ..PushReport::default()
                 })),
                 (Some(db), Job::Push) => {
+                    // A page read before this push could predate what it changes.
+                    if let Some(ahead) = &ahead {
+                        ahead.forget();
+                    }
                     let report = push::push(&db, &FetchTransport::default(), &config, &token).await;
                     gate.finish();
                     Ok(Response::Pushed(report))
@@ -199,7 +208,9 @@ impl WorkerState {
                     while gate.running.replace(true) {
                         gate.idle().await;
                     }
-                    let outcome = pull::pull_page(&db, &FetchTransport::default(), &config, &token).await;
+                    let outcome =
+                        pull::pull_page(&db, &FetchTransport::default(), &config, &token, ahead.as_deref())
+                            .await;
                     gate.finish();
                     Ok(Response::Pulled(outcome))
                 }
@@ -207,6 +218,24 @@ impl WorkerState {
             protocol::encode(&ResponseEnvelope { id, result })
         })
     }
+}
+
+/// Reads pull pages ahead with `fetch`, in the background.
+fn read_ahead() -> pull::ReadAhead {
+    pull::ReadAhead::new(|request| {
+        let (reply, pending) = oneshot::channel();
+        let mut fetch = Box::pin(async move {
+            // Nobody waits any more when the page was forgotten: nothing to do.
+            let _ = reply.send(FetchTransport::default().send(request).await);
+        });
+        // Start the request now: applying the page before it keeps this thread busy, and a
+        // spawned task would only make its first step (the fetch) after that.
+        let started = fetch.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        if started.is_pending() {
+            wasm_bindgen_futures::spawn_local(fetch);
+        }
+        pending
+    })
 }
 
 /// The network jobs the worker runs.
