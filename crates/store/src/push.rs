@@ -66,7 +66,7 @@ pub async fn push<T: Transport>(
     loop {
         if run.work.is_empty() && answered.is_none() {
             match take_changes(db, &run.waiting) {
-                Ok(Some(batches)) => run.work.extend(batches),
+                Ok(Some(batches)) => run.take(batches),
                 Ok(None) => return run.report,
                 Err(e) => {
                     run.report.outcome = PushOutcome::local(&e);
@@ -97,10 +97,11 @@ pub async fn push<T: Transport>(
                 if let Some((batch, reply)) = answered.take() {
                     run.settle(db, batch, reply)?;
                 }
-                if run.work.is_empty() {
+                // Only after a full take: a small one (an edit or two) emptied the queue.
+                if run.work.is_empty() && run.queue_left {
                     match take_changes(db, &run.waiting) {
-                        Ok(Some(batches)) => run.work.extend(batches),
-                        Ok(None) => {}
+                        Ok(Some(batches)) => run.take(batches),
+                        Ok(None) => run.queue_left = false,
                         Err(e) => {
                             return Err(Stop { outcome: PushOutcome::local(&e), unsettled: Vec::new() });
                         }
@@ -147,6 +148,8 @@ struct Run {
     waiting: Vec<i64>,
     /// Requests to send, in order; a refused one is replaced by its two halves.
     work: VecDeque<Batch>,
+    /// The last read from the queue took all it could: more may be waiting.
+    queue_left: bool,
 }
 
 /// Why a run stops, and the queue items it leaves unsettled (they go back in line).
@@ -156,6 +159,12 @@ struct Stop {
 }
 
 impl Run {
+    /// Lines up changes read from the queue.
+    fn take(&mut self, batches: Vec<Batch>) {
+        self.queue_left = batches.iter().map(Vec::len).sum::<usize>() >= BATCH_SIZE as usize;
+        self.work.extend(batches);
+    }
+
     /// Deals with the answer to one request: records what the server did with each
     /// change, splits a batch refused as a whole, or says why the run stops.
     fn settle(&mut self, db: &RefCell<Database>, batch: Batch, reply: Reply) -> Result<(), Stop> {

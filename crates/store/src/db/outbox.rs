@@ -226,6 +226,9 @@ impl Database {
         let candidates =
             stmt.query_map(params![limit, skip], item_from_row)?.collect::<Result<Vec<_>, _>>()?;
         drop(stmt);
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut seen = std::collections::HashSet::new();
         let mut batch = Vec::with_capacity(candidates.len());
         for item in candidates {
