@@ -76,7 +76,7 @@ pub async fn push<T: Transport>(
         }
         let sending = run.work.pop_front();
         let request = sending.as_ref().map(|batch| {
-            let changes: Vec<String> = batch.iter().map(|c| c.change.clone()).collect();
+            let changes: Vec<&str> = batch.iter().map(|c| c.change.as_str()).collect();
             rest::push_changes(config, access_token, &changes)
         });
         if request.is_some() {
@@ -175,7 +175,8 @@ impl Run {
         };
         if response.is_success() {
             return match rest::parse_push_results(&response.body) {
-                Ok(results) => match settle(db, &batch, results, &mut self.report, &mut self.waiting) {
+                Ok(results) => match record_results(db, &batch, results, &mut self.report, &mut self.waiting)
+                {
                     Ok(()) => Ok(()),
                     Err(e) => stop(PushOutcome::local(&e)),
                 },
@@ -219,7 +220,7 @@ fn take_changes(db: &RefCell<Database>, waiting: &[i64]) -> Result<Option<Vec<Ba
 }
 
 /// Records what the server did with each change of an answered batch.
-fn settle(
+fn record_results(
     db: &RefCell<Database>,
     batch: &Batch,
     results: Vec<(RowKey, PushResult)>,

@@ -68,15 +68,8 @@ fn a_pull_longer_than_one_page_brings_every_row() {
     let stack = TestStack::start(|_| {}).expect("stack");
     let cfg = config(&stack);
     let session = sign_up(&cfg, "pages");
-    let user = session.user.id.to_string();
     // 2,345 rows: two full pages of 1,000 and one of 345.
-    stack
-        .sql(&format!(
-            "insert into public.tune (id, user_id, title)
-             select ('01960000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '{user}', 'Tune ' || n
-             from generate_series(1, 2345) as n"
-        ))
-        .unwrap();
+    server_tunes(&stack, &session, 2345);
     let db = device();
     let pages = run_sync(&db, &cfg, &session).pages;
     let shape: Vec<(u32, bool)> = pages.iter().map(|p| (p.rows, p.more)).collect();
@@ -104,14 +97,7 @@ fn pages_read_ahead_are_used_once_and_only_from_their_cursor() {
     let stack = TestStack::start(|_| {}).expect("stack");
     let cfg = config(&stack);
     let session = sign_up(&cfg, "ahead");
-    let user = session.user.id.to_string();
-    stack
-        .sql(&format!(
-            "insert into public.tune (id, user_id, title)
-             select ('01970000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '{user}', 'Tune ' || n
-             from generate_series(1, 2500) as n"
-        ))
-        .unwrap();
+    server_tunes(&stack, &session, 2500);
     // Requests sent ahead, and requests sent by the pull itself.
     let sent_ahead = Rc::new(Cell::new(0));
     let counter = sent_ahead.clone();
@@ -170,4 +156,15 @@ fn pages_read_ahead_are_used_once_and_only_from_their_cursor() {
     assert_eq!(requests, 1, "only the first page was asked for by the pull itself");
     assert_eq!(other.borrow().list_tunes(&tunebook_core::list::ListQuery::default()).unwrap().total, 2500);
     assert_eq!(db.borrow().list_tunes(&tunebook_core::list::ListQuery::default()).unwrap().total, 2500);
+}
+
+/// Writes `count` tunes of the account straight into PostgreSQL ("Tune 1", "Tune 2", …).
+fn server_tunes(stack: &TestStack, session: &tunebook_core::supabase::auth::Session, count: u32) {
+    let user = session.user.id;
+    stack
+        .sql(&format!(
+            "insert into public.tune (id, user_id, title)
+             select gen_random_uuid(), '{user}', 'Tune ' || n from generate_series(1, {count}) as n"
+        ))
+        .unwrap();
 }

@@ -38,7 +38,7 @@ pub const MISSING_PARENT: &str = "23503";
 /// its requests by them, so each is encoded once), applied only if the server's row
 /// still has its `base_version`. Applied changes are answered with their new version and
 /// owner only (`versions_only`), not the whole row.
-pub fn push_changes(cfg: &SupabaseConfig, access_token: &str, changes: &[String]) -> HttpRequest {
+pub fn push_changes(cfg: &SupabaseConfig, access_token: &str, changes: &[&str]) -> HttpRequest {
     let mut body = String::with_capacity(changes.iter().map(|c| c.len() + 1).sum::<usize>() + 40);
     body.push_str(r#"{"changes":["#);
     for (i, change) in changes.iter().enumerate() {
@@ -260,8 +260,8 @@ mod tests {
     #[test]
     fn push_and_pull_requests() {
         let cfg = SupabaseConfig::default();
-        let changes = [json!({"id": "x", "base_version": 1}).to_string(), json!({"id": "y"}).to_string()];
-        let r = push_changes(&cfg, "tok", &changes);
+        let (x, y) = (json!({"id": "x", "base_version": 1}).to_string(), json!({"id": "y"}).to_string());
+        let r = push_changes(&cfg, "tok", &[&x, &y]);
         assert!(r.url.ends_with("/rest/v1/rpc/push_changes"));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
         assert_eq!(r.header_value("content-type"), Some("application/json"));
