@@ -341,7 +341,7 @@ impl Database {
             ])?;
         }
         // What this device holds besides plain rows; a first pull into a fresh device
-        // holds none of it, and skips three lookups per row.
+        // holds none of it, and skips their lookups for every row.
         let mut held = Held::read(&tx)?;
         for row in &page.rows {
             let theirs = &row.record;
