@@ -36,6 +36,11 @@ impl PostgRest {
     /// Starts PostgREST and waits until its admin server reports it ready. Call it from a
     /// thread that lives as long as PostgREST should (it is stopped when that thread ends).
     pub async fn start(cfg: PostgRestConfig) -> Result<Self, BackendError> {
+        Self::start_until(cfg, "/ready").await
+    }
+
+    /// Starts PostgREST and waits until its admin server answers `check` with 200.
+    async fn start_until(cfg: PostgRestConfig, check: &str) -> Result<Self, BackendError> {
         if !cfg.binary.is_file() {
             return Err(BackendError::MissingProgram {
                 what: "PostgREST",
@@ -75,7 +80,7 @@ impl PostgRest {
                     detail: format!("exited with {status}; see {}", log_file.display()),
                 });
             }
-            if http_ok(&ready, "/ready").await {
+            if http_ok(&ready, check).await {
                 return Ok(this);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -88,9 +93,12 @@ impl PostgRest {
         self.child.try_wait().ok().flatten()
     }
 
-    /// Starts a new PostgREST with the same settings (after this one died).
+    /// Starts a new PostgREST with the same settings (after this one died), waiting only
+    /// until it is alive: it may have died with PostgreSQL, which the supervisor brings
+    /// back on its next check, and PostgREST reconnects by itself. (Waiting for "ready"
+    /// here waited for a database nobody was restarting, and the supervisor gave up.)
     pub async fn restart(&self) -> Result<Self, BackendError> {
-        Self::start(self.config.clone()).await
+        Self::start_until(self.config.clone(), "/live").await
     }
 
     /// Stops PostgREST and waits for it to exit.
