@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 
 use futures_channel::oneshot;
-use tunebook_core::supabase::rest::{self, PulledPage, RestError};
+use tunebook_core::supabase::rest::{self, RestError};
 use tunebook_core::supabase::{HttpRequest, HttpResponse, NetworkError, SupabaseConfig, Transport};
 use tunebook_core::sync::{PullOutcome, PullReport};
 
@@ -93,7 +93,7 @@ pub async fn pull_page<T: Transport>(
     };
     let full_page = page.len() as u32 >= rest::PULL_PAGE;
     if let Some(ahead) = ahead.filter(|_| full_page) {
-        ahead.ask(config, access_token, next_cursor(cursor, &page));
+        ahead.ask(config, access_token, page.cursor_after(cursor));
     }
     match db.borrow_mut().apply_pulled(&page) {
         Ok(report) => PullOutcome::Page(PullReport { more: full_page, ..report }),
@@ -104,14 +104,4 @@ pub async fn pull_page<T: Transport>(
             PullOutcome::local(&e)
         }
     }
-}
-
-/// Where the cursor stands once `page` is applied: past every row it holds, readable or
-/// not (as [`Database::apply_pulled`] moves it).
-fn next_cursor(cursor: i64, page: &PulledPage) -> i64 {
-    page.rows
-        .iter()
-        .map(|r| r.change_number)
-        .chain(page.unreadable.iter().map(|u| u.change_number))
-        .fold(cursor, i64::max)
 }

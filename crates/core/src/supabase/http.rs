@@ -44,8 +44,13 @@ impl HttpRequest {
     }
 
     /// Sets a JSON body (and its content type).
-    pub fn json(mut self, body: &serde_json::Value) -> Self {
-        self.body = Some(body.to_string());
+    pub fn json(self, body: &serde_json::Value) -> Self {
+        self.json_text(body.to_string())
+    }
+
+    /// Sets a body that is already JSON text (and its content type).
+    pub fn json_text(mut self, body: String) -> Self {
+        self.body = Some(body);
         self.header("Content-Type", "application/json")
     }
 

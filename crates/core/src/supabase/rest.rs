@@ -39,20 +39,8 @@ pub const MISSING_PARENT: &str = "23503";
 /// still has its `base_version`. Applied changes are answered with their new version and
 /// owner only (`versions_only`), not the whole row.
 pub fn push_changes(cfg: &SupabaseConfig, access_token: &str, changes: &[&str]) -> HttpRequest {
-    let mut body = String::with_capacity(changes.iter().map(|c| c.len() + 1).sum::<usize>() + 40);
-    body.push_str(r#"{"changes":["#);
-    for (i, change) in changes.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(change);
-    }
-    body.push_str(r#"],"versions_only":true}"#);
-    let mut request = cfg
-        .request(Method::Post, "/rest/v1/rpc/push_changes", Some(access_token))
-        .header("Content-Type", "application/json");
-    request.body = Some(body);
-    request
+    cfg.request(Method::Post, "/rest/v1/rpc/push_changes", Some(access_token))
+        .json_text(format!(r#"{{"changes":[{}],"versions_only":true}}"#, changes.join(",")))
 }
 
 /// Deletes the signed-in account and everything it owns on the server
@@ -156,6 +144,16 @@ impl PulledPage {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Where a pull that stood at `cursor` stands once this page is applied: past every
+    /// row it holds, readable or not (an unreadable row is set aside, never asked again).
+    pub fn cursor_after(&self, cursor: i64) -> i64 {
+        self.rows
+            .iter()
+            .map(|r| r.change_number)
+            .chain(self.unreadable.iter().map(|u| u.change_number))
+            .fold(cursor, i64::max)
     }
 }
 

@@ -316,7 +316,7 @@ impl Database {
     /// past them too.
     pub fn apply_pulled(&mut self, page: &PulledPage) -> Result<PullReport, DbError> {
         let now = self.now();
-        let mut cursor = self.pull_cursor()?;
+        let cursor = page.cursor_after(self.pull_cursor()?);
         let tx = self.conn.transaction()?;
         let mut report = PullReport {
             rows: page.len() as u32,
@@ -325,7 +325,6 @@ impl Database {
             ..PullReport::default()
         };
         for bad in &page.unreadable {
-            cursor = cursor.max(bad.change_number);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO sync_quarantine
                  (table_name, record_id, change_number, reason, raw, received_at)
@@ -345,7 +344,6 @@ impl Database {
         let mut held = Held::read(&tx)?;
         for row in &page.rows {
             let theirs = &row.record;
-            cursor = cursor.max(row.change_number);
             if held.quarantined {
                 tx.prepare_cached("DELETE FROM sync_quarantine WHERE table_name = ?1 AND record_id = ?2")?
                     .execute(params![theirs.table.name(), theirs.id.to_string()])?;
