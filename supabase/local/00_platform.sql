@@ -118,3 +118,50 @@ create table if not exists supabase_migrations.schema_migrations (
   statements text[],
   name       text
 );
+
+-- Supabase Realtime's database side, as hosted projects have it: the messages that
+-- private broadcast channels are authorised against (RLS on this table), the topic being
+-- authorised (`realtime.topic()`), and `realtime.send`. Hosted Realtime reads sent
+-- messages from the table's replication stream; the local stand-in (backend/, realtime)
+-- is told over pg_notify instead, so `send` here notifies and stores nothing.
+create schema if not exists realtime;
+grant usage on schema realtime to anon, authenticated, service_role;
+
+create table if not exists realtime.messages (
+  id          uuid not null default gen_random_uuid() primary key,
+  topic       text not null,
+  extension   text not null,
+  payload     jsonb,
+  event       text,
+  private     boolean default false,
+  updated_at  timestamp without time zone not null default now(),
+  inserted_at timestamp without time zone not null default now()
+);
+alter table realtime.messages enable row level security;
+grant select, insert, update on realtime.messages to anon, authenticated, service_role;
+
+create or replace function realtime.topic() returns text
+language sql stable as $$
+  select nullif(current_setting('realtime.topic', true), '')::text;
+$$;
+grant execute on function realtime.topic() to anon, authenticated, service_role;
+
+-- Like hosted `realtime.send`: the payload gets an `id` (the message's) unless it has one,
+-- and a failure to send is a warning, never a failed write.
+create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+returns void language plpgsql as $$
+declare
+  generated_id uuid := gen_random_uuid();
+begin
+  begin
+    if not payload ? 'id' then
+      payload := jsonb_set(payload, '{id}', to_jsonb(generated_id));
+    end if;
+    execute format('set local realtime.topic to %L', topic);
+    perform pg_notify('realtime_broadcast', jsonb_build_object(
+      'id', generated_id, 'topic', topic, 'event', event, 'payload', payload, 'private', private)::text);
+  exception when others then
+    raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+  end;
+end
+$$;

@@ -1,7 +1,8 @@
 //! The stand-in for Supabase's API gateway (Kong): requires an `apikey` on every request
 //! (a legacy JWT key or a new publishable/secret key), answers CORS as hosted Supabase does
-//! (any origin), serves `/auth/v1/*` from the auth stand-in and proxies `/rest/v1/*` to
-//! PostgREST with status, headers and body untouched. It defends itself as a public
+//! (any origin), serves `/auth/v1/*` from the auth stand-in, `/realtime/v1/websocket` from
+//! the Realtime stand-in, and proxies `/rest/v1/*` to PostgREST with status, headers and
+//! body untouched. It defends itself as a public
 //! gateway must: the upstream authority is fixed (only origin-form paths are forwarded),
 //! request bodies are capped while streaming, slow or idle connections are closed, and a
 //! failing `accept` (out of file descriptors) backs off instead of spinning.
@@ -34,6 +35,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Auth, AuthRequest};
 use crate::jwt::constant_time_eq;
+use crate::realtime::Realtime;
 
 type Body = BoxBody<Bytes, hyper::Error>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -111,6 +113,7 @@ pub struct Gateway {
     keys: ApiKeys,
     limits: GatewayLimits,
     client: Client<HttpConnector, UpstreamBody>,
+    realtime: Option<Arc<Realtime>>,
 }
 
 impl Gateway {
@@ -125,7 +128,13 @@ impl Gateway {
             .to_string()
             .parse()
             .unwrap_or_else(|_| hyper::http::uri::Authority::from_static("127.0.0.1"));
-        Self { auth, rest_authority, keys, limits, client }
+        Self { auth, rest_authority, keys, limits, client, realtime: None }
+    }
+
+    /// Serves Realtime's WebSocket at `/realtime/v1/websocket` too.
+    pub fn with_realtime(mut self, realtime: Arc<Realtime>) -> Self {
+        self.realtime = Some(realtime);
+        self
     }
 
     /// Serves connections from `listener` until `shutdown` changes.
@@ -181,7 +190,8 @@ impl Gateway {
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout)
-            .serve_connection(io, service);
+            .serve_connection(io, service)
+            .with_upgrades();
         tokio::pin!(conn);
         let mut tick = tokio::time::interval(idle_timeout / 4);
         loop {
@@ -220,6 +230,13 @@ impl Gateway {
                         self.proxy_rest(req, rest, &bearer).await
                     } else if let Some(auth_path) = sub_path(&path, "/auth/v1") {
                         self.auth_request(req, auth_path, peer).await
+                    } else if let (Some("/websocket"), Some(realtime)) =
+                        (sub_path(&path, "/realtime/v1"), self.realtime.as_ref())
+                    {
+                        match realtime.upgrade(req, role.bearer) {
+                            Ok(switching) => switching.map(|()| full(Bytes::new())),
+                            Err(message) => json_response(400, &json!({"message": message})),
+                        }
                     } else {
                         json_response(404, &json!({"message": "no Route matched with those values"}))
                     }

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod postgres;
 pub mod postgrest;
 pub mod process;
+pub mod realtime;
 pub mod stack;
 pub mod supervisor;
 pub mod testing;

@@ -18,6 +18,7 @@ use crate::migrations;
 use crate::pool::Pool;
 use crate::postgres::{Postgres, SUPERUSER_PASSWORD};
 use crate::postgrest::{PostgRest, PostgRestConfig};
+use crate::realtime::Realtime;
 use crate::supervisor::{Children, Supervisor};
 
 /// The Supabase CLI's well-known local JWT secret. Public and for local use only; pass
@@ -225,8 +226,16 @@ impl Stack {
             secret: secret_key.clone(),
         };
         let rest_addr = std::net::SocketAddr::from(([127, 0, 0, 1], rest_port));
-        let gateway = Arc::new(Gateway::new(auth, rest_addr, keys, config.gateway_limits.clone()));
         let (shutdown, signal) = watch::channel(false);
+        let realtime = Realtime::start(
+            database_url.clone(),
+            config.jwt_secret.clone(),
+            config.gateway_limits.idle_timeout,
+            signal.clone(),
+        );
+        let gateway = Arc::new(
+            Gateway::new(auth, rest_addr, keys, config.gateway_limits.clone()).with_realtime(realtime),
+        );
         let task = tokio::spawn(gateway.serve(listener, signal));
 
         Ok(Self {
