@@ -12,6 +12,7 @@ mod form;
 mod format;
 mod header;
 mod library_client;
+mod live;
 mod notation;
 mod pages;
 pub mod paths;

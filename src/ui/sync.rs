@@ -1,8 +1,10 @@
-//! Background sync, driven from the page: a gloo interval (30 s by default) starts a
-//! run: refresh the token if needed, push, pull every page. The decisions (the run's
-//! steps, when to run, how long to back off) are core's [`SyncRun`] and
-//! [`SyncScheduler`]; this module carries them out through the database worker and
-//! wires them to timers, online/offline events and the account.
+//! Background sync, driven from the page: a run refreshes the token if needed, pushes,
+//! and pulls every page. Runs start shortly after a local write, when a live change hint
+//! says the server has something new (see [`LiveUpdates`]), and at a gloo interval (30 s
+//! by default) as the safety net. The decisions (the run's steps, when to run, how long
+//! to back off) are core's [`SyncRun`] and [`SyncScheduler`]; this module carries them
+//! out through the database worker and wires them to timers, online/offline events, live
+//! hints and the account.
 
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
@@ -15,9 +17,15 @@ use tunebook_core::sync_run::{Event, RefreshFailed, Step, SyncRun};
 
 use super::account::Account;
 use super::context::AppContext;
+use super::live::LiveUpdates;
 
 /// Renew the access token when it has less than this many seconds left.
 const REFRESH_MARGIN_SECS: i64 = 120;
+/// After a local write, the wait before pushing: edits made together (a double click,
+/// ratings in a row) go in one run, and one alone reaches the server at once.
+const AFTER_WRITE_MS: u32 = 100;
+/// After a live hint, the wait before pulling: a burst of hints makes one pull.
+const AFTER_HINT_MS: u32 = 200;
 
 /// The last finished sync run.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,7 +87,13 @@ pub struct SyncController {
     soon: StoredValue<Option<Timeout>, LocalStorage>,
     scheduler: StoredValue<SyncScheduler, LocalStorage>,
     busy: StoredValue<bool>,
+    /// A run was asked for while one was running: run again when it ends.
+    again: StoredValue<bool>,
+    /// The pull cursor after the last page pulled (hints at or below it are old news).
+    pulled_to: StoredValue<Option<i64>>,
     pub status: RwSignal<SyncStatus>,
+    /// The live channel that tells this device when the server has changes.
+    pub live: LiveUpdates,
 }
 
 impl SyncController {
@@ -89,35 +103,64 @@ impl SyncController {
             soon: StoredValue::new_local(None),
             scheduler: StoredValue::new_local(SyncScheduler::default()),
             busy: StoredValue::new(false),
+            again: StoredValue::new(false),
+            pulled_to: StoredValue::new(None),
             status: RwSignal::new(SyncStatus::default()),
+            live: LiveUpdates::new(),
         }
     }
 
-    /// Syncs now, then every interval, until [`SyncController::stop`].
+    /// Syncs now, then every interval, and joins the live channel, until
+    /// [`SyncController::stop`].
     pub fn start(&self, app: AppContext) {
         self.stop();
         let secs = app.settings.with_untracked(|s| s.sync_interval_secs).max(1);
         let this = *self;
         let interval = Interval::new(secs.saturating_mul(1000), move || spawn_local(this.run(app, false)));
         self.interval.set_value(Some(interval));
+        self.pulled_to.set_value(None);
+        self.live.start(app);
         spawn_local(self.run(app, true));
     }
 
-    /// Stops the background interval (a run in progress finishes).
+    /// Stops the background interval and the live channel (a run in progress finishes).
     pub fn stop(&self) {
         self.interval.set_value(None);
         self.soon.set_value(None);
+        self.again.set_value(false);
+        self.live.stop();
     }
 
-    /// After a local write: sync shortly (a burst of edits makes one run), so a change
-    /// usually reaches the server in about a second rather than at the next tick.
+    /// After a local write: sync shortly, so the change reaches the server (and the
+    /// musician's other devices) in well under a second.
     pub fn soon(&self, app: AppContext) {
         let this = *self;
         spawn_local(async move { this.refresh_stats(app).await });
-        if self.is_started() {
-            let timeout = Timeout::new(800, move || spawn_local(this.run(app, false)));
-            self.soon.set_value(Some(timeout));
+        self.run_after(app, AFTER_WRITE_MS);
+    }
+
+    /// A live hint: the server has changes up to `change_number`. Pulls (shortly, so a
+    /// burst of hints makes one run) unless this device has pulled that far already.
+    pub fn hint(&self, app: AppContext, change_number: i64) {
+        if self.pulled_to.get_value().is_some_and(|cursor| cursor >= change_number) {
+            return;
         }
+        self.run_after(app, AFTER_HINT_MS);
+    }
+
+    /// Runs in `ms` (a later request within that time replaces this one), or after the
+    /// run in progress if there is one.
+    fn run_after(&self, app: AppContext, ms: u32) {
+        if !self.is_started() {
+            return;
+        }
+        if self.busy.get_value() {
+            self.again.set_value(true);
+            return;
+        }
+        let this = *self;
+        let timeout = Timeout::new(ms, move || spawn_local(this.run(app, false)));
+        self.soon.set_value(Some(timeout));
     }
 
     pub fn is_started(&self) -> bool {
@@ -129,6 +172,7 @@ impl SyncController {
         self.status.update(|s| s.online = true);
         self.scheduler.update_value(SyncScheduler::online);
         if self.is_started() {
+            self.live.online(app);
             spawn_local(self.run(app, true));
         }
     }
@@ -150,7 +194,11 @@ impl SyncController {
     /// carries them out through the worker and the auth server.
     pub async fn run(self, app: AppContext, now: bool) {
         let now_ms = tunebook_core::platform::now_millis();
-        if self.busy.get_value() || (!now && !self.scheduler.with_value(|s| s.should_run(now_ms))) {
+        if self.busy.get_value() {
+            self.again.set_value(true);
+            return;
+        }
+        if !now && !self.scheduler.with_value(|s| s.should_run(now_ms)) {
             return;
         }
         let signed_in = app.account.with_untracked(|a| a.session().cloned());
@@ -184,7 +232,12 @@ impl SyncController {
                 }
                 Step::PullPage => {
                     Event::Pulled(match db.pull(app.supabase(), session.access_token.clone()).await {
-                        Ok(outcome) => outcome,
+                        Ok(outcome) => {
+                            if let PullOutcome::Page(report) = &outcome {
+                                self.pulled_to.set_value(Some(report.cursor));
+                            }
+                            outcome
+                        }
                         Err(e) if e.is_retryable() => PullOutcome::Retry { reason: e.to_string() },
                         Err(e) => PullOutcome::Stopped { reason: e.to_string() },
                     })
@@ -222,6 +275,11 @@ impl SyncController {
             });
         });
         self.busy.set_value(false);
+        // Asked for while running (an edit, a hint): once more, now that this one is done.
+        if self.again.get_value() {
+            self.again.set_value(false);
+            self.run_after(app, 0);
+        }
     }
 }
 
@@ -238,6 +296,7 @@ async fn refresh_session(app: AppContext, session: &Session) -> Result<Session, 
         Ok(fresh) => {
             if app.account.with_untracked(|a| a.session().map(|s| s.user.id)) == Some(fresh.user.id) {
                 app.set_account(Account::SignedIn(fresh.clone()));
+                app.sync.live.token(app, fresh.access_token.clone());
             }
             Ok(fresh)
         }

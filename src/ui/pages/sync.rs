@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::ui::paths;
 use leptos::task::spawn_local;
 use tunebook_core::domain::Timestamp;
+use tunebook_core::supabase::realtime::LiveStatus;
 use tunebook_core::sync::{QueueItem, UnreadableRow};
 use tunebook_core::text::{ago, row_label, sync_status};
 
@@ -102,6 +103,18 @@ pub fn SyncPage() -> impl IntoView {
         })
     };
 
+    let live = move || {
+        let every = app.settings.with(|s| s.sync_interval_secs);
+        app.sync.live.status.with(|status| match status {
+            None => "Off while signed out.".to_string(),
+            Some(LiveStatus::Connecting) => "Connecting…".into(),
+            Some(LiveStatus::Live) => "On: changes from your other devices show up as they are saved.".into(),
+            Some(LiveStatus::Unavailable(reason)) => format!(
+                "Off: live updates unavailable ({reason}). Changes from your other devices arrive with the sync every {every} s."
+            ),
+        })
+    };
+
     view! {
         <section class="sync-page">
             <h1>"Sync"</h1>
@@ -125,6 +138,7 @@ pub fn SyncPage() -> impl IntoView {
                 <dt>"Refused by the server"</dt><dd>{move || stats().failed}</dd>
                 <dt>"Oldest waiting change"</dt><dd>{oldest}</dd>
                 <dt>"Last sync"</dt><dd>{last_run}</dd>
+                <dt>"Live updates"</dt><dd class="live-status">{live}</dd>
             </dl>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <h2>"Changes the server refused"</h2>

@@ -126,10 +126,16 @@ impl Realtime {
         key_bearer: &str,
     ) -> Result<hyper::Response<()>, &'static str> {
         let headers = req.headers();
-        let is_upgrade = headers
-            .get(header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let has = |name: header::HeaderName, token: &str| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        };
+        // Both, or hyper will not hand the connection over (a proxy that drops
+        // `Connection: Upgrade` gets a refusal, not a socket that never opens).
+        let is_upgrade = has(header::UPGRADE, "websocket") && has(header::CONNECTION, "upgrade");
         let key = headers.get(header::SEC_WEBSOCKET_KEY).map(|k| derive_accept_key(k.as_bytes()));
         let (true, Some(accept)) = (is_upgrade, key) else {
             return Err("expected a WebSocket upgrade");

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod realtime;
 pub mod rest;
 
 #[cfg(target_arch = "wasm32")]
