@@ -18,4 +18,5 @@ pub mod supabase;
 pub mod sync;
 pub mod sync_run;
 pub mod tables;
+pub mod tabs;
 pub mod text;

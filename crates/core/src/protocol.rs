@@ -17,12 +17,18 @@ use crate::practice::view::{PracticeDay, Rated, TunePractice};
 use crate::practice::{Rating, Settings, SettingsDraft};
 use crate::supabase::SupabaseConfig;
 use crate::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
+use crate::tables::TableId;
 
 /// A request with the id its response will carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestEnvelope {
     pub id: u64,
     pub request: Request,
+    /// Set on requests relayed from another tab (see [`crate::tabs`]): a write applied
+    /// under this key is answered from its stored response if it comes again (replayed
+    /// to a new leader tab), never applied twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// A response to the request with the same id.
@@ -248,6 +254,58 @@ pub enum Response {
     Done,
 }
 
+impl Request {
+    /// The synced tables whose rows this request may change, so that pages showing them
+    /// (in this tab and the others) reload after it. Reads change none.
+    pub fn writes(&self) -> &'static [TableId] {
+        use TableId::*;
+        match self {
+            Request::CreateTune { .. } | Request::UpdateTune { .. } | Request::ImportTunes { .. } => &[Tune],
+            Request::DeleteTune { .. } => &[Tune, RepertoireTune, Note, Reference, Tag, PracticeRecord],
+            Request::AddNote { .. } | Request::UpdateNote { .. } | Request::DeleteNote { .. } => &[Note],
+            Request::AddReference { .. }
+            | Request::UpdateReference { .. }
+            | Request::DeleteReference { .. } => &[Reference],
+            Request::AddTag { .. } | Request::RemoveTag { .. } => &[Tag],
+            Request::SaveRepertoire { .. } | Request::SavePracticeSettings { .. } => &[Repertoire],
+            Request::DeleteRepertoire { .. } => &[Repertoire, RepertoireTune, PracticeRecord],
+            Request::AddToRepertoire { .. } | Request::RemoveFromRepertoire { .. } => &[RepertoireTune],
+            Request::RateTune { .. } | Request::UndoRating { .. } | Request::SchedulePractice { .. } => {
+                &[PracticeRecord]
+            }
+            Request::ImportInto { .. } => &[Tune, RepertoireTune],
+            // Whole databases change, or rows of any table (a settled conflict, a discarded
+            // change the server refused).
+            Request::Open { .. }
+            | Request::Adopt { .. }
+            | Request::DeleteDatabase { .. }
+            | Request::ResolveConflict { .. }
+            | Request::RetryFailed { .. }
+            | Request::DiscardFailed { .. } => &TableId::ALL,
+            // A pull reports what it changed; a push changes only the queue.
+            Request::Push { .. }
+            | Request::Pull { .. }
+            | Request::ListTunes(_)
+            | Request::GetTune { .. }
+            | Request::QueueStats
+            | Request::Conflicts
+            | Request::FailedItems
+            | Request::Quarantined
+            | Request::Export
+            | Request::TuneExtras { .. }
+            | Request::AllTags
+            | Request::Repertoires
+            | Request::GetRepertoire { .. }
+            | Request::PracticeDay { .. }
+            | Request::TunePractice { .. }
+            | Request::PracticeProgress { .. }
+            | Request::TuneIdentities
+            | Request::Facets
+            | Request::ExportAbc(_) => &[],
+        }
+    }
+}
+
 impl Response {
     /// The answer's kind, for messages (cheaper than `Debug`, which would pull the whole
     /// formatting of every type into the app).
@@ -318,6 +376,10 @@ pub enum WorkerError {
     /// The worker stopped (it crashed or was terminated); no answer will come.
     #[error("the database worker stopped: {0}")]
     WorkerStopped(String),
+    /// A request relayed from another tab was applied before (by a leader tab that went
+    /// before it could answer); it was not applied again, and its answer is not known.
+    #[error("this change was already saved (by a tab that has since closed)")]
+    AlreadyApplied,
 }
 
 impl WorkerError {
@@ -326,7 +388,7 @@ impl WorkerError {
         match self {
             WorkerError::Db(e) => e.is_retryable(),
             WorkerError::NotOpen | WorkerError::StorageBusy(_) => true,
-            WorkerError::BadMessage(_) | WorkerError::WorkerStopped(_) => false,
+            WorkerError::BadMessage(_) | WorkerError::WorkerStopped(_) | WorkerError::AlreadyApplied => false,
         }
     }
 }
@@ -380,7 +442,7 @@ mod tests {
     #[test]
     fn requests_survive_the_json_boundary() {
         let request = Request::Push { config: SupabaseConfig::default(), access_token: "t".into() };
-        let text = encode(&RequestEnvelope { id: 7, request: request.clone() });
-        assert_eq!(decode_request(&text), Ok(RequestEnvelope { id: 7, request }));
+        let text = encode(&RequestEnvelope { id: 7, request: request.clone(), key: None });
+        assert_eq!(decode_request(&text), Ok(RequestEnvelope { id: 7, request, key: None }));
     }
 }

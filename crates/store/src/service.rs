@@ -4,7 +4,30 @@
 
 use tunebook_core::protocol::{Request, Response, WorkerError};
 
-use crate::db::Database;
+use crate::db::{Applied, Database};
+
+/// Answers a request relayed from another tab under `key` (see `tunebook_core::tabs`): a
+/// write applied under the key before is answered from its stored answer, not applied
+/// again. Without a key, as [`handle`].
+pub fn handle_keyed(db: &mut Database, request: Request, key: Option<&str>) -> Result<Response, WorkerError> {
+    let Some(key) = key else {
+        return handle(db, request);
+    };
+    match db.applied(key)? {
+        Applied::Yes(Some(stored)) => {
+            return serde_json::from_str(&stored).map_err(|e| WorkerError::BadMessage(e.to_string()));
+        }
+        // Applied, but the answer was not kept (the worker stopped in between): say so
+        // rather than apply it again.
+        Applied::Yes(None) => return Err(WorkerError::AlreadyApplied),
+        Applied::No => {}
+    }
+    db.begin_request(key)?;
+    let result = handle(db, request);
+    let stored = result.as_ref().ok().map(tunebook_core::protocol::encode);
+    db.end_request(key, stored.as_deref())?;
+    result
+}
 
 /// Answers a data request.
 pub fn handle(db: &mut Database, request: Request) -> Result<Response, WorkerError> {
@@ -141,7 +164,7 @@ mod tests {
 
     /// Sends a request through JSON both ways, as the real worker boundary does.
     fn round_trip(db: &mut Database, id: u64, request: Request) -> Result<Response, WorkerError> {
-        let text = encode(&RequestEnvelope { id, request });
+        let text = encode(&RequestEnvelope { id, request, key: None });
         let envelope = decode_request(&text).unwrap();
         let reply = encode(&ResponseEnvelope { id, result: handle(db, envelope.request) });
         let reply: ResponseEnvelope = serde_json::from_str(&reply).unwrap();
@@ -208,6 +231,47 @@ mod tests {
         ] {
             assert!(matches!(handle(&mut db, request), Err(WorkerError::BadMessage(_))));
         }
+    }
+
+    #[test]
+    fn a_relayed_write_sent_again_is_answered_not_applied_twice() {
+        let mut db = Database::open_in_memory().unwrap();
+        let draft = TuneDraft { title: "Once".into(), ..Default::default() };
+        let create = Request::CreateTune { draft };
+        let first = handle_keyed(&mut db, create.clone(), Some("tab:1")).unwrap();
+        let again = handle_keyed(&mut db, create.clone(), Some("tab:1")).unwrap();
+        assert_eq!(again, first, "the stored answer");
+        let Ok(Response::Page(page)) = handle(&mut db, Request::ListTunes(ListQuery::default())) else {
+            panic!()
+        };
+        assert_eq!(page.total, 1, "applied once");
+        assert_eq!(db.queue_stats().unwrap().pending, 1);
+        // Another key is another request; no key is never deduplicated.
+        handle_keyed(&mut db, create.clone(), Some("tab:2")).unwrap();
+        handle_keyed(&mut db, create, None).unwrap();
+        let Ok(Response::Page(page)) = handle(&mut db, Request::ListTunes(ListQuery::default())) else {
+            panic!()
+        };
+        assert_eq!(page.total, 3);
+        // Reads and failed writes leave no key behind: sent again, they run again.
+        handle_keyed(&mut db, Request::QueueStats, Some("tab:3")).unwrap();
+        assert_eq!(db.applied("tab:3").unwrap(), Applied::No);
+        let invalid = Request::CreateTune { draft: TuneDraft::default() };
+        assert!(handle_keyed(&mut db, invalid, Some("tab:4")).is_err());
+        assert_eq!(db.applied("tab:4").unwrap(), Applied::No);
+        // A write whose answer was lost with the worker is not applied again either.
+        db.connection()
+            .execute("UPDATE applied_request SET response = NULL WHERE key = 'tab:1'", [])
+            .unwrap();
+        let draft = TuneDraft { title: "Once".into(), ..Default::default() };
+        assert_eq!(
+            handle_keyed(&mut db, Request::CreateTune { draft }, Some("tab:1")),
+            Err(WorkerError::AlreadyApplied)
+        );
+        // Writes not made for a key record nothing.
+        let count: i64 =
+            db.connection().query_row("SELECT count(*) FROM applied_request", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 2);
     }
 
     #[test]

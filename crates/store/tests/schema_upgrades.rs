@@ -8,7 +8,7 @@ use tunebook_core::domain::TuneDraft;
 use tunebook_core::merge::Part;
 use tunebook_store::db::{Connection, Database, SCHEMA_VERSION};
 
-const FIXTURES: [(i64, &str); 7] = [
+const FIXTURES: [(i64, &str); 8] = [
     (1, include_str!("fixtures/schema-v1.sql")),
     (2, include_str!("fixtures/schema-v2.sql")),
     (3, include_str!("fixtures/schema-v3.sql")),
@@ -16,6 +16,7 @@ const FIXTURES: [(i64, &str); 7] = [
     (5, include_str!("fixtures/schema-v5.sql")),
     (6, include_str!("fixtures/schema-v6.sql")),
     (7, include_str!("fixtures/schema-v7.sql")),
+    (8, include_str!("fixtures/schema-v8.sql")),
 ];
 
 fn version(conn: &Connection) -> i64 {

@@ -271,6 +271,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tune ADD COLUMN abc TEXT;
     "#,
+    // 8: requests relayed from other tabs that wrote something, by key, with the answer
+    // given: one sent again to a new leader tab is answered, not applied twice.
+    r#"
+    CREATE TABLE applied_request (
+        key        TEXT PRIMARY KEY NOT NULL,
+        response   TEXT,
+        applied_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -6,7 +6,8 @@
 
 // One-way stack, bottom first: records (rows by declaration) → outbox (the queue) →
 // changes (local writes) → tunes / library / practice (the musician's operations) →
-// reconcile (server versions in) → adopt, export.
+// reconcile (server versions in) → adopt, export; requests (keys of relayed requests)
+// stands aside, on the outbox table alone.
 mod adopt;
 mod changes;
 mod export;
@@ -17,9 +18,11 @@ mod outbox;
 mod practice;
 mod reconcile;
 mod records;
+mod requests;
 mod tunes;
 
 pub use reconcile::Reconciled;
+pub use requests::Applied;
 
 pub use migrations::{SCHEMA_VERSION, migrate, migrate_to};
 pub use rusqlite::Connection;
@@ -53,6 +56,7 @@ impl Database {
         let device_id = load_device_id(&conn, device_id)?;
         let mut db = Self { conn, device_id, clock: Timestamp::now };
         db.recover_interrupted()?;
+        db.prepare_request_keys()?;
         Ok(db)
     }
 

@@ -82,15 +82,16 @@ impl WorkerState {
     /// Answers one message (JSON text in, JSON text out).
     pub async fn handle_text(&mut self, text: &str) -> Reply {
         match protocol::decode_request(text) {
-            Ok(RequestEnvelope { id, request: Request::Push { config, access_token } }) => {
+            Ok(RequestEnvelope { id, request: Request::Push { config, access_token }, .. }) => {
                 Reply::Later(self.network_task(id, Job::Push, config, access_token))
             }
-            Ok(RequestEnvelope { id, request: Request::Pull { config, access_token } }) => {
+            Ok(RequestEnvelope { id, request: Request::Pull { config, access_token }, .. }) => {
                 Reply::Later(self.network_task(id, Job::Pull, config, access_token))
             }
-            Ok(RequestEnvelope { id, request }) => {
-                Reply::Now(protocol::encode(&ResponseEnvelope { id, result: self.handle(request).await }))
-            }
+            Ok(RequestEnvelope { id, request, key }) => Reply::Now(protocol::encode(&ResponseEnvelope {
+                id,
+                result: self.handle(request, key.as_deref()).await,
+            })),
             Err((id, error)) => {
                 Reply::Now(protocol::encode(&ResponseEnvelope { id: id.unwrap_or(0), result: Err(error) }))
             }
@@ -102,7 +103,7 @@ impl WorkerState {
         self.backing.as_ref().map(Backing::files).unwrap_or_default()
     }
 
-    async fn handle(&mut self, request: Request) -> Result<Response, WorkerError> {
+    async fn handle(&mut self, request: Request, key: Option<&str>) -> Result<Response, WorkerError> {
         match request {
             Request::Open { name, device_id } => self.open(name, device_id).await,
             Request::Adopt { from } => {
@@ -126,7 +127,7 @@ impl WorkerState {
             }
             request => {
                 let (open, _) = self.open_db()?;
-                service::handle(&mut open.db.borrow_mut(), request)
+                service::handle_keyed(&mut open.db.borrow_mut(), request, key)
             }
         }
     }
@@ -140,6 +141,8 @@ impl WorkerState {
         match self.open.as_mut() {
             // In memory, switching would throw away what the musician did this session.
             Some(open) if in_memory => open.name = name,
+            // Already open (another tab opening the database this worker serves for it).
+            Some(open) if open.name == name => {}
             _ => {
                 self.close()?;
                 let db = self.backing()?.open(&name, device_id.as_deref())?;
