@@ -329,24 +329,35 @@ fn failed_syncs_back_off() {
     let browser = signed_in_browser(&server.url, &stack.stack().api_url, 2, "patient@example.org", true);
     browser.wait_for_status("Synced");
 
-    // The API's port now only counts connections and closes them: every sync fails.
+    // The API's port now only counts requests and closes them: every sync fails, and so
+    // does every attempt to reopen the live channel.
     let config = stack.stop();
     let listener = std::net::TcpListener::bind(("127.0.0.1", config.api_port)).expect("the API port is free");
-    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = attempts.clone();
+    let syncs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sockets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (sync_counter, socket_counter) = (syncs.clone(), sockets.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = [0u8; 512];
+            let n = std::io::Read::read(&mut stream, &mut head).unwrap_or(0);
+            let counter = if String::from_utf8_lossy(&head[..n]).contains("/realtime/v1/websocket") {
+                &socket_counter
+            } else {
+                &sync_counter
+            };
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            drop(stream);
         }
     });
     create_tune(&browser, "Waits patiently");
     std::thread::sleep(Duration::from_secs(20));
-    let tried = attempts.load(std::sync::atomic::Ordering::SeqCst);
+    let (tried, reconnects) =
+        (syncs.load(std::sync::atomic::Ordering::SeqCst), sockets.load(std::sync::atomic::Ordering::SeqCst));
     // Ticks every 2 s would try about 10 times; the backoff (2 s doubling, with jitter)
-    // allows about 4 in 20 s.
-    eprintln!("{tried} sync attempts in 20 s with the backend down");
-    assert!((2..=6).contains(&tried), "{tried} attempts in 20 s");
+    // allows about 4 in 20 s. The live channel retries at 1 s doubling: about 5.
+    eprintln!("{tried} sync requests and {reconnects} live channel attempts in 20 s with the backend down");
+    assert!((2..=6).contains(&tried), "{tried} sync requests in 20 s");
+    assert!((2..=7).contains(&reconnects), "{reconnects} live channel attempts in 20 s");
     assert_eq!(browser.sync_status(), "1 pending");
 }
 

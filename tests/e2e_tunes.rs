@@ -167,30 +167,54 @@ fn sorting_by_a_header_and_reversing() {
     });
 }
 
+/// Creates a tune from the list and goes back to the list.
+fn add_tune(browser: &Browser, title: &str) {
+    browser.click_link("New tune");
+    fill(browser, &[("Title", title)]);
+    browser.click_button("Save");
+    browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
+    browser.click_link("Back to your tunes");
+}
+
 #[test]
 #[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
-fn a_second_tab_is_told_and_can_take_over() {
+fn every_tab_works_and_the_next_one_leads_when_the_leader_closes() {
     let server = StaticServer::start(&dist_dir());
     let browser = Browser::start();
     browser.goto(&server.url);
     browser.wait_for_text("0 tunes");
-    let first = browser.tab();
+    let leader = browser.tab();
 
+    // A second tab works at once, through the first one's database.
+    let follower = browser.new_tab();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    add_tune(&browser, "Made in the second tab");
+    browser.switch_to(&leader);
+    browser.wait_for_text("Made in the second tab");
+    add_tune(&browser, "Made in the first tab");
+    browser.switch_to(&follower);
+    browser.wait_for_text("Made in the first tab");
+
+    // The leader's tab closes: the second tab takes over by itself and keeps working.
+    browser.switch_to(&leader);
+    browser.close_tab();
+    browser.switch_to(&follower);
+    add_tune(&browser, "After the first tab closed");
+    browser.wait_for_text("3 tunes");
+    browser.goto(&server.url);
+    browser.wait_for_text("3 tunes");
+    for title in ["Made in the second tab", "Made in the first tab", "After the first tab closed"] {
+        assert!(browser.body_text().contains(title), "{title} kept");
+    }
+
+    // A third tab opened later works at once.
     browser.new_tab();
     browser.goto(&server.url);
-    browser.wait_for_text("Tunebook is open in another tab");
-    browser.click_button("Use Tunebook here");
-    browser.wait_for_text("0 tunes");
-    browser.click_link("New tune");
-    fill(&browser, &[("Title", "Made in the second tab")]);
-    browser.click_button("Save");
-    browser.wait_for_text("Made in the second tab");
-
-    browser.switch_to(&first);
-    browser.wait_for_text("Tunebook is open in another tab");
-    browser.click_button("Use Tunebook here");
-    browser.wait_for_text("1 tune");
-    assert!(browser.body_text().contains("Made in the second tab"));
+    browser.wait_for_text("3 tunes");
+    add_tune(&browser, "From the third tab");
+    browser.switch_to(&follower);
+    browser.wait_for_text("From the third tab");
 }
 
 #[test]

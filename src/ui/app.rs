@@ -1,5 +1,6 @@
-//! The root component: claims the database for this tab, starts the worker, opens the
-//! account's database, shows the header and the storage banner, and routes to the pages.
+//! The root component: joins the other tabs, leads (starts the worker and opens the
+//! account's database) or follows the tab that does, shows the header and the storage
+//! banner, and routes to the pages.
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -19,16 +20,13 @@ use super::pages::{
 use super::paths;
 use super::pwa;
 use super::shortcuts::KeyboardShortcuts;
-use super::tab_lock;
+use super::tab_lock::{self, Ask, TabLock};
+use super::tabs;
 
 /// Where startup stands.
 #[derive(Clone, Debug, PartialEq)]
 enum Startup {
-    /// Asking the other tabs whether one of them owns the database.
-    Claiming,
-    /// Another tab owns the database.
-    OtherTab,
-    /// This tab owns it; the worker is opening the database.
+    /// Joining the other tabs and opening the database (here, or through the leader tab).
     Opening,
     Ready(OpenInfo),
     Failed(String),
@@ -38,13 +36,13 @@ enum Startup {
 pub fn App() -> impl IntoView {
     let app = AppContext::new();
     provide_context(app);
-    let startup = RwSignal::new(Startup::Claiming);
+    let startup = RwSignal::new(Startup::Opening);
 
-    let claim = move |steal: bool| {
-        startup.set(Startup::Claiming);
-        spawn_local(claim_database(steal, startup, app));
+    let start = move || {
+        startup.set(Startup::Opening);
+        spawn_local(start_tab(startup, app));
     };
-    claim(false);
+    start();
 
     let update_ready = RwSignal::new(false);
     let shortcuts_open = RwSignal::new(false);
@@ -77,29 +75,15 @@ pub fn App() -> impl IntoView {
             </Show>
             <main id="main">
                 {move || match startup.get() {
-                    Startup::Claiming | Startup::Opening => {
+                    Startup::Opening => {
                         view! { <p class="loading" role="status">"Opening your tunebook…"</p> }.into_any()
-                    }
-                    Startup::OtherTab => {
-                        view! {
-                            <section class="notice" role="alert">
-                                <h1>"Tunebook is open in another tab"</h1>
-                                <p>
-                                    "Only one tab can use your tunebook at a time. Switch to the other tab, or use Tunebook here instead (the other tab will stop)."
-                                </p>
-                                <button type="button" on:click=move |_| claim(true)>
-                                    "Use Tunebook here"
-                                </button>
-                            </section>
-                        }
-                            .into_any()
                     }
                     Startup::Failed(message) => {
                         view! {
                             <section class="notice error" role="alert">
                                 <h1>"Tunebook could not open your tunes"</h1>
                                 <p>{message}</p>
-                                <button type="button" on:click=move |_| claim(false)>
+                                <button type="button" on:click=move |_| start()>
                                     "Try again"
                                 </button>
                             </section>
@@ -124,31 +108,16 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Takes (or steals) the tab lock, then starts the worker and opens the database.
-async fn claim_database(steal: bool, startup: RwSignal<Startup>, app: AppContext) {
-    let on_lost = move || {
-        app.sync.stop();
-        if let Some(db) = app.db.get_untracked() {
-            db.terminate("Tunebook was opened in another tab");
-        }
-        app.db.set(None);
-        startup.set(Startup::OtherTab);
-    };
-    // A page reloading in this very tab may still be letting go of the lock: give it a
-    // moment before deciding another tab has Tunebook open.
-    let mut acquired = tab_lock::acquire(steal, on_lost).await;
-    for delay_ms in [150, 300, 600, 1200] {
-        if !matches!(acquired, Ok(None)) {
-            break;
-        }
-        gloo_timers::future::TimeoutFuture::new(delay_ms).await;
-        acquired = tab_lock::acquire(steal, on_lost).await;
+/// Joins the other tabs, then leads if no tab does (its own worker opens the database)
+/// or follows the leader and waits in line to lead after it.
+async fn start_tab(startup: RwSignal<Startup>, app: AppContext) {
+    if let Err(e) = tabs::join(app) {
+        startup.set(Startup::Failed(format!("Could not reach the other Tunebook tabs: {e}")));
+        return;
     }
-    match acquired {
-        Ok(None) => startup.set(Startup::OtherTab),
+    match tab_lock::acquire(Ask::IfFree).await {
         Err(e) => startup.set(Startup::Failed(format!("Could not coordinate with other tabs: {e}"))),
         Ok(Some(lock)) => {
-            startup.set(Startup::Opening);
             let opened = match DbClient::spawn() {
                 Ok(db) => {
                     app.db.set(Some(db.clone()));
@@ -158,13 +127,8 @@ async fn claim_database(steal: bool, startup: RwSignal<Startup>, app: AppContext
             };
             match opened {
                 Ok(info) => {
-                    if info.storage == Storage::Opfs {
-                        // Keep the tunes from being evicted; the answer shows in Settings.
-                        spawn_local(async {
-                            pwa::persist().await;
-                        });
-                    }
-                    startup.set(Startup::Ready(info))
+                    led(&info);
+                    startup.set(Startup::Ready(info));
                 }
                 Err(e) => {
                     app.db.set(None);
@@ -174,7 +138,67 @@ async fn claim_database(steal: bool, startup: RwSignal<Startup>, app: AppContext
                 }
             }
         }
+        Ok(None) => {
+            app.db.set(Some(DbClient::relayed()));
+            let queued =
+                tab_lock::acquire(Ask::Queue(Box::new(move |lock| spawn_local(promote(lock, startup, app)))));
+            if let Err(e) = queued.await {
+                startup.set(Startup::Failed(format!("Could not coordinate with other tabs: {e}")));
+                return;
+            }
+            // Answered by the leader (or by this tab, should it lead before the answer).
+            match open_current(app).await {
+                Ok(info) => startup.set(Startup::Ready(info)),
+                Err(e) => startup.set(Startup::Failed(e.to_string())),
+            }
+        }
     }
+}
+
+/// This tab's turn to lead came (the leader's tab closed): it starts its own worker,
+/// opens the database, answers what it was waiting on itself, and tells the others.
+async fn promote(lock: TabLock, startup: RwSignal<Startup>, app: AppContext) {
+    let Some(db) = app.db.get_untracked() else {
+        return;
+    };
+    if let Err(e) = db.lead() {
+        lock.release();
+        startup.set(Startup::Failed(e.to_string()));
+        return;
+    }
+    let info = match open_current(app).await {
+        Ok(info) => info,
+        Err(e) => {
+            db.terminate("could not open");
+            lock.release();
+            startup.set(Startup::Failed(e.to_string()));
+            return;
+        }
+    };
+    for waiting in tabs::take_unanswered() {
+        let db = db.clone();
+        spawn_local(async move {
+            let result = db.request_keyed(waiting.request.clone(), Some(waiting.key.clone())).await;
+            waiting.answer(result);
+        });
+    }
+    led(&info);
+    if matches!(startup.get_untracked(), Startup::Failed(_)) {
+        startup.set(Startup::Ready(info));
+    }
+    app.data_changed();
+}
+
+/// After this tab's worker opened the database: keep it from being evicted (OPFS), and
+/// answer the other tabs from now on.
+fn led(info: &OpenInfo) {
+    if info.storage == Storage::Opfs {
+        // The answer shows in Settings.
+        spawn_local(async {
+            pwa::persist().await;
+        });
+    }
+    tabs::now_leading();
 }
 
 /// The app proper, once the database is open.

@@ -11,8 +11,8 @@ use super::account::{self, Account};
 use super::context::AppContext;
 use super::db_client::DbClient;
 
-/// Opens the database for the remembered account state (at startup and after a
-/// takeover), and starts syncing if signed in.
+/// Opens the database for the remembered account state (at startup and when this tab
+/// takes the lead), and starts syncing if signed in and this tab leads.
 pub async fn open_current(app: AppContext) -> Result<OpenInfo, WorkerError> {
     let db = app.db().ok_or_else(|| WorkerError::WorkerStopped("no database worker".into()))?;
     let name = app.account.with_untracked(Account::database);
@@ -38,6 +38,7 @@ pub async fn enter_account(app: AppContext, session: Session) -> Result<(), Stri
     app.set_account(Account::SignedIn(session));
     app.data_changed();
     app.sync.start(app);
+    super::tabs::account_changed();
     Ok(())
 }
 
@@ -104,6 +105,7 @@ async fn forget_account_here(app: AppContext, db: &DbClient, account: &Account) 
     db.open(SIGNED_OUT_DATABASE, account::device_id()).await.map_err(|e| e.to_string())?;
     app.sync.refresh_stats(app).await;
     app.data_changed();
+    super::tabs::account_changed();
     Ok(())
 }
 

@@ -1,11 +1,13 @@
-//! What every part of the app shares, provided once at the root: the database worker,
-//! the account, the settings, a data version that tells lists to reload, the sync
-//! controller and the unsaved-changes guard.
+//! What every part of the app shares, provided once at the root: the database (this
+//! tab's worker, or the leader tab's), the account, the settings, the per-table change
+//! counters that tell pages to reload, the sync controller and the unsaved-changes guard.
 
 use leptos::prelude::*;
 use tunebook_core::supabase::SupabaseConfig;
+use tunebook_core::tables::TableId;
 
 use super::account::Account;
+use super::changes::TableChanges;
 use super::db_client::DbClient;
 use super::settings::Settings;
 use super::sync::SyncController;
@@ -13,13 +15,13 @@ use super::unsaved::UnsavedChanges;
 
 #[derive(Clone, Copy)]
 pub struct AppContext {
-    /// The database worker, once this tab owns the database.
+    /// The database: this tab's worker if it leads, else the leader tab's, relayed.
     pub db: RwSignal<Option<DbClient>>,
     pub account: RwSignal<Account>,
     pub settings: RwSignal<Settings>,
-    /// Bumped when the data under the pages changed wholesale (another database opened,
-    /// changes pulled); pages that read it reload.
-    pub data_version: RwSignal<u64>,
+    /// Bumped per table when rows change under the pages (another tab wrote, changes
+    /// were pulled, another database opened); pages track the tables they show.
+    pub changes: TableChanges,
     pub sync: SyncController,
     pub unsaved: UnsavedChanges,
 }
@@ -30,7 +32,7 @@ impl AppContext {
             db: RwSignal::new(None),
             account: RwSignal::new(Account::load()),
             settings: RwSignal::new(Settings::load()),
-            data_version: RwSignal::new(0),
+            changes: TableChanges::new(),
             sync: SyncController::new(),
             unsaved: UnsavedChanges::default(),
         }
@@ -52,9 +54,10 @@ impl AppContext {
         self.account.set(account);
     }
 
-    /// Tells pages their data changed.
+    /// Tells the pages here and in the other tabs that any table may have changed.
     pub fn data_changed(&self) {
-        self.data_version.update(|v| *v += 1);
+        self.changes.bump(&TableId::ALL);
+        super::tabs::changed(&TableId::ALL);
     }
 }
 

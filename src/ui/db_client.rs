@@ -1,5 +1,7 @@
-//! The UI's handle on the database worker: sends typed requests, matches each response
-//! to its request by id, and fails every waiting request if the worker dies. A worker
+//! The UI's handle on the database: this tab's own worker when it leads, else the leader
+//! tab's, through `tabs` (a follower that becomes leader switches over, and every clone
+//! of the client with it). With its own worker it sends typed requests, matches each
+//! response to its request by id, and fails every waiting request if the worker dies. A worker
 //! that crashes (an uncaught error: a panic, say) is replaced by a new one that reopens
 //! the same database, so the musician's next try works; every clone of the client keeps
 //! working through it. When the page goes away the client stops its worker itself (see
@@ -22,6 +24,8 @@ use tunebook_core::protocol::{
 };
 use tunebook_core::supabase::SupabaseConfig;
 use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
+
+use super::tabs;
 
 /// Where Trunk puts the worker's loader (worker files are never content-hashed).
 const WORKER_PATH: &str = "/tunebook-worker_loader.js";
@@ -113,7 +117,7 @@ impl Inner {
         if let Some(open) = self.last_open.borrow().clone() {
             let id = self.next_id.get();
             self.next_id.set(id + 1);
-            held_back.push(protocol::encode(&RequestEnvelope { id, request: open }));
+            held_back.push(protocol::encode(&RequestEnvelope { id, request: open, key: None }));
         }
         *self.held_back.borrow_mut() = Some(held_back);
     }
@@ -126,105 +130,164 @@ fn new_worker() -> Result<Worker, WorkerError> {
         .map_err(|e| WorkerError::WorkerStopped(js_error_text(&e)))
 }
 
-/// A cloneable handle on the database worker (single-threaded; safe to keep in signals).
+/// Where this tab's requests go.
 #[derive(Clone)]
-pub struct DbClient(SendWrapper<Rc<Inner>>);
+enum Mode {
+    /// This tab's own worker (it leads).
+    Worker(Rc<Inner>),
+    /// The leader tab, over the tabs' channel.
+    Relayed,
+}
 
-impl DbClient {
-    /// Starts the worker. It does nothing until [`DbClient::open`].
-    pub fn spawn() -> Result<Self, WorkerError> {
-        let worker = new_worker()?;
-        let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
-            let on_message = {
-                let weak = weak.clone();
-                Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                    if let Some(inner) = weak.upgrade() {
-                        deliver(&inner, event);
-                    }
-                })
-            };
-            let on_error = {
-                let weak = weak.clone();
-                Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-                    // A script error is an ErrorEvent with a message; a worker that fails
-                    // to load gets a plain Event.
-                    let detail = event
-                        .dyn_ref::<ErrorEvent>()
-                        .map(|e| e.message())
-                        .unwrap_or_else(|| "its code could not be loaded".into());
-                    if let Some(inner) = weak.upgrade() {
-                        inner.crashed(format!("the database worker failed: {detail}"));
-                    }
-                })
-            };
-            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-            let on_page_hide = {
-                let weak = weak.clone();
-                Closure::<dyn FnMut(PageTransitionEvent)>::new(move |_: PageTransitionEvent| {
-                    if let Some(inner) = weak.upgrade() {
-                        inner.page_hidden();
-                    }
-                })
-            };
-            // A page kept in the back/forward cache comes back without its worker: load it
-            // afresh rather than show a page whose every request fails.
-            let on_page_show =
-                Closure::<dyn FnMut(PageTransitionEvent)>::new(|event: PageTransitionEvent| {
-                    if event.persisted()
-                        && let Some(window) = web_sys::window()
-                    {
-                        let _ = window.location().reload();
-                    }
-                });
-            if let Some(window) = web_sys::window() {
-                for (kind, listener) in [("pagehide", &on_page_hide), ("pageshow", &on_page_show)] {
-                    let _ = window.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
+/// A cloneable handle on the database (single-threaded; safe to keep in signals).
+#[derive(Clone)]
+pub struct DbClient(SendWrapper<Rc<RefCell<Mode>>>);
+
+/// Starts a worker. It does nothing until it is sent `Open`.
+fn spawn_worker() -> Result<Rc<Inner>, WorkerError> {
+    let worker = new_worker()?;
+    let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
+        let on_message = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                if let Some(inner) = weak.upgrade() {
+                    deliver(&inner, event);
                 }
-            }
-            Inner {
-                worker: RefCell::new(worker),
-                next_id: Cell::new(1),
-                last_open: RefCell::new(None),
-                restarts: Cell::new(0),
-                pending: RefCell::new(HashMap::new()),
-                held_back: RefCell::new(Some(Vec::new())),
-                stopped: RefCell::new(None),
-                _on_message: on_message,
-                _on_error: on_error,
-                on_page_hide,
-                on_page_show,
+            })
+        };
+        let on_error = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                // A script error is an ErrorEvent with a message; a worker that fails
+                // to load gets a plain Event.
+                let detail = event
+                    .dyn_ref::<ErrorEvent>()
+                    .map(|e| e.message())
+                    .unwrap_or_else(|| "its code could not be loaded".into());
+                if let Some(inner) = weak.upgrade() {
+                    inner.crashed(format!("the database worker failed: {detail}"));
+                }
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let on_page_hide = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(PageTransitionEvent)>::new(move |_: PageTransitionEvent| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.page_hidden();
+                }
+            })
+        };
+        // A page kept in the back/forward cache comes back without its worker: load it
+        // afresh rather than show a page whose every request fails.
+        let on_page_show = Closure::<dyn FnMut(PageTransitionEvent)>::new(|event: PageTransitionEvent| {
+            if event.persisted()
+                && let Some(window) = web_sys::window()
+            {
+                let _ = window.location().reload();
             }
         });
-        Ok(Self(SendWrapper::new(inner)))
+        if let Some(window) = web_sys::window() {
+            for (kind, listener) in [("pagehide", &on_page_hide), ("pageshow", &on_page_show)] {
+                let _ = window.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
+            }
+        }
+        Inner {
+            worker: RefCell::new(worker),
+            next_id: Cell::new(1),
+            last_open: RefCell::new(None),
+            restarts: Cell::new(0),
+            pending: RefCell::new(HashMap::new()),
+            held_back: RefCell::new(Some(Vec::new())),
+            stopped: RefCell::new(None),
+            _on_message: on_message,
+            _on_error: on_error,
+            on_page_hide,
+            on_page_show,
+        }
+    });
+    Ok(inner)
+}
+
+/// Sends one request to a worker and waits for its answer.
+async fn ask(inner: &Inner, request: Request, key: Option<String>) -> Result<Response, WorkerError> {
+    if let Some(reason) = inner.stopped.borrow().clone() {
+        return Err(WorkerError::WorkerStopped(reason));
+    }
+    let id = inner.next_id.get();
+    inner.next_id.set(id + 1);
+    let (reply, answer) = oneshot::channel();
+    inner.pending.borrow_mut().insert(id, reply);
+    if matches!(request, Request::Open { .. }) {
+        *inner.last_open.borrow_mut() = Some(request.clone());
+    }
+    let text = protocol::encode(&RequestEnvelope { id, request, key });
+    if let Some(held_back) = inner.held_back.borrow_mut().as_mut() {
+        held_back.push(text);
+    } else if let Err(e) = inner.worker.borrow().post_message(&JsValue::from_str(&text)) {
+        inner.pending.borrow_mut().remove(&id);
+        return Err(WorkerError::WorkerStopped(js_error_text(&e)));
+    }
+    answer.await.unwrap_or_else(|_| Err(WorkerError::WorkerStopped("the request was dropped".into())))
+}
+
+impl DbClient {
+    /// Starts this tab's own worker (the tab leads).
+    pub fn spawn() -> Result<Self, WorkerError> {
+        Ok(Self(SendWrapper::new(Rc::new(RefCell::new(Mode::Worker(spawn_worker()?))))))
     }
 
-    /// Sends one request and waits for its answer.
+    /// A client for a tab that follows: its requests go to the leader tab.
+    pub fn relayed() -> Self {
+        Self(SendWrapper::new(Rc::new(RefCell::new(Mode::Relayed))))
+    }
+
+    /// This tab takes the lead: from now on its requests go to its own new worker.
+    pub fn lead(&self) -> Result<(), WorkerError> {
+        if matches!(*self.0.borrow(), Mode::Relayed) {
+            let worker = spawn_worker()?;
+            *self.0.borrow_mut() = Mode::Worker(worker);
+        }
+        Ok(())
+    }
+
+    /// Whether this tab's own worker answers (the tab leads).
+    pub fn leads(&self) -> bool {
+        matches!(*self.0.borrow(), Mode::Worker(_))
+    }
+
+    /// Sends one request and waits for its answer. A write made by the leader's own
+    /// pages is announced to the other tabs (the leader announces the followers' writes
+    /// as it answers them).
     pub async fn request(&self, request: Request) -> Result<Response, WorkerError> {
-        let inner = &*self.0;
-        if let Some(reason) = inner.stopped.borrow().clone() {
-            return Err(WorkerError::WorkerStopped(reason));
+        let tables = request.writes();
+        let leads = self.leads();
+        let result = self.request_keyed(request, None).await;
+        if leads && result.is_ok() && !tables.is_empty() {
+            tabs::changed(tables);
         }
-        let id = inner.next_id.get();
-        inner.next_id.set(id + 1);
-        let (reply, answer) = oneshot::channel();
-        inner.pending.borrow_mut().insert(id, reply);
-        if matches!(request, Request::Open { .. }) {
-            *inner.last_open.borrow_mut() = Some(request.clone());
+        result
+    }
+
+    /// Sends one request under a key (a relayed request's, see `tunebook_core::tabs`).
+    pub async fn request_keyed(
+        &self,
+        request: Request,
+        key: Option<String>,
+    ) -> Result<Response, WorkerError> {
+        let mode = self.0.borrow().clone();
+        match mode {
+            Mode::Worker(inner) => ask(&inner, request, key).await,
+            Mode::Relayed => tabs::relay(request).await,
         }
-        let text = protocol::encode(&RequestEnvelope { id, request });
-        if let Some(held_back) = inner.held_back.borrow_mut().as_mut() {
-            held_back.push(text);
-        } else if let Err(e) = inner.worker.borrow().post_message(&JsValue::from_str(&text)) {
-            inner.pending.borrow_mut().remove(&id);
-            return Err(WorkerError::WorkerStopped(js_error_text(&e)));
-        }
-        answer.await.unwrap_or_else(|_| Err(WorkerError::WorkerStopped("the request was dropped".into())))
     }
 
     /// Stops the worker (releasing its storage) and fails anything still waiting.
     pub fn terminate(&self, reason: &str) {
-        self.0.stop(reason.to_string());
+        if let Mode::Worker(inner) = &*self.0.borrow() {
+            inner.stop(reason.to_string());
+        }
     }
 
     /// Opens the named database (closing the open one); a new database takes `device_id`.

@@ -5,6 +5,7 @@ mod abc_client;
 mod account;
 mod app;
 mod auth_flow;
+mod changes;
 mod context;
 pub mod db_client;
 mod download;
@@ -23,6 +24,7 @@ mod shortcuts;
 mod storage;
 mod sync;
 pub mod tab_lock;
+mod tabs;
 mod theme;
 mod unsaved;
 

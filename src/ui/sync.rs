@@ -111,9 +111,12 @@ impl SyncController {
     }
 
     /// Syncs now, then every interval, and joins the live channel, until
-    /// [`SyncController::stop`].
+    /// [`SyncController::stop`]. Only the leader tab syncs (the others' writes reach its queue through it).
     pub fn start(&self, app: AppContext) {
         self.stop();
+        if !app.db().is_some_and(|db| db.leads()) {
+            return;
+        }
         let secs = app.settings.with_untracked(|s| s.sync_interval_secs).max(1);
         let this = *self;
         let interval = Interval::new(secs.saturating_mul(1000), move || spawn_local(this.run(app, false)));

@@ -1,8 +1,9 @@
-//! One tab owns the database: the OPFS files can be held by only one worker, so tabs
-//! agree through the Web Locks API. Another tab can take ownership ("steal" the lock);
-//! the previous owner is told and must stop its worker. Where the browser denies Web
+//! One tab leads: the OPFS files can be held by only one worker, so tabs agree through
+//! the Web Locks API on which tab runs it. A tab that finds the lock taken follows the
+//! leader (see `tabs`) and queues for the lock; the browser grants it to the next tab in
+//! the queue as soon as the leader's tab closes or crashes. Where the browser denies Web
 //! Locks (site data blocked), it denies OPFS too, so there is nothing to coordinate: the
-//! tab goes on without a lock and the worker falls back to memory.
+//! tab leads without a lock and the worker falls back to memory.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,7 +12,6 @@ use futures_channel::oneshot;
 use js_sys::{Function, Object, Promise, Reflect};
 use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 const LOCK_NAME: &str = "tunebook-database-owner";
 
@@ -29,10 +29,17 @@ impl TabLock {
     }
 }
 
-/// Tries to become the owner tab. With `steal`, takes ownership from whichever tab has
-/// it. Returns `None` when another tab owns the database. `on_lost` runs if another tab
-/// later steals the lock from this one.
-pub async fn acquire(steal: bool, on_lost: impl FnOnce() + 'static) -> Result<Option<TabLock>, String> {
+/// How to ask for the lock.
+pub enum Ask {
+    /// Only if no tab holds it: the answer says whether this tab got it.
+    IfFree,
+    /// In line: the answer is `None` at once unless the lock is granted before the
+    /// request returns; `on_granted` runs with the lock when this tab's turn comes.
+    Queue(Box<dyn FnOnce(TabLock)>),
+}
+
+/// Asks for the leader's lock. Returns `None` when another tab leads.
+pub async fn acquire(ask: Ask) -> Result<Option<TabLock>, String> {
     let window = web_sys::window().ok_or("no window")?;
     let locks = Reflect::get(&window.navigator(), &"locks".into()).map_err(|e| format!("{e:?}"))?;
     let uncoordinated = || TabLock(SendWrapper::new(Rc::new(RefCell::new(None))));
@@ -50,23 +57,31 @@ pub async fn acquire(steal: bool, on_lost: impl FnOnce() + 'static) -> Result<Op
     };
     // Answered by the lock callback (granted or not), or by the request failing before
     // it calls back (a denied request never calls it: waiting for the callback alone
-    // would wait forever).
+    // would wait forever), or, in line, at once.
     let (answer_tx, answer_rx) = oneshot::channel::<Result<bool, JsValue>>();
     let answer = Rc::new(RefCell::new(Some(answer_tx)));
+    let (if_free, mut on_granted) = match ask {
+        Ask::IfFree => (true, None),
+        Ask::Queue(on_granted) => (false, Some(on_granted)),
+    };
     let callback = {
         let answer = answer.clone();
+        let resolver = resolver.clone();
         Closure::once_into_js(move |lock: JsValue| -> Promise {
             let granted = !lock.is_null();
             if let Some(tx) = answer.borrow_mut().take() {
                 let _ = tx.send(Ok(granted));
+            } else if let (true, Some(on_granted)) = (granted, on_granted.take()) {
+                on_granted(TabLock(SendWrapper::new(resolver)));
             }
             if granted { held } else { Promise::resolve(&JsValue::UNDEFINED) }
         })
     };
 
     let options = Object::new();
-    let flag = if steal { "steal" } else { "ifAvailable" };
-    Reflect::set(&options, &flag.into(), &JsValue::TRUE).map_err(|e| format!("{e:?}"))?;
+    if if_free {
+        Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE).map_err(|e| format!("{e:?}"))?;
+    }
     let request: Function = Reflect::get(&locks, &"request".into())
         .map_err(|e| format!("{e:?}"))?
         .dyn_into()
@@ -77,30 +92,28 @@ pub async fn acquire(steal: bool, on_lost: impl FnOnce() + 'static) -> Result<Op
         .dyn_into()
         .map_err(|_| "navigator.locks.request did not return a promise".to_string())?;
 
-    let on_failure = Closure::once(move |error: JsValue| {
-        if let Some(tx) = answer.borrow_mut().take() {
-            let _ = tx.send(Err(error));
-        }
-    });
+    let on_failure = {
+        let answer = answer.clone();
+        Closure::once(move |error: JsValue| {
+            if let Some(tx) = answer.borrow_mut().take() {
+                let _ = tx.send(Err(error));
+            }
+        })
+    };
     let _ = outcome.catch(&on_failure);
     // Called at most once, at the page's lifetime's scale: let JavaScript own it.
     on_failure.forget();
-    match answer_rx.await {
-        Ok(Ok(true)) => {}
-        Ok(Ok(false)) => return Ok(None),
-        Ok(Err(error)) if error_name(&error) == "SecurityError" => return Ok(Some(uncoordinated())),
-        Ok(Err(error)) => return Err(format!("{error:?}")),
-        Err(_) => return Err("the lock request was dropped".into()),
+    if !if_free && let Some(tx) = answer.borrow_mut().take() {
+        // In line: this tab follows until its turn comes.
+        let _ = tx.send(Ok(false));
     }
-    // The request's promise rejects (AbortError) when another tab steals the lock.
-    let resolver_for_lost = resolver.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        if JsFuture::from(outcome).await.is_err() {
-            resolver_for_lost.borrow_mut().take();
-            on_lost();
-        }
-    });
-    Ok(Some(TabLock(SendWrapper::new(resolver))))
+    match answer_rx.await {
+        Ok(Ok(true)) => Ok(Some(TabLock(SendWrapper::new(resolver)))),
+        Ok(Ok(false)) => Ok(None),
+        Ok(Err(error)) if error_name(&error) == "SecurityError" => Ok(Some(uncoordinated())),
+        Ok(Err(error)) => Err(format!("{error:?}")),
+        Err(_) => Err("the lock request was dropped".into()),
+    }
 }
 
 /// A DOMException's name ("SecurityError", "AbortError"…), or "".

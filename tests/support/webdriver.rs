@@ -458,6 +458,11 @@ impl Browser {
         handle
     }
 
+    /// Closes the current tab (switch to another one afterwards).
+    pub fn close_tab(&self) {
+        self.cmd("DELETE", "/window", None);
+    }
+
     /// The current tab's handle.
     pub fn tab(&self) -> String {
         self.cmd("GET", "/window", None).as_str().unwrap_or_default().to_string()

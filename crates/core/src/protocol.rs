@@ -276,14 +276,16 @@ impl Request {
             Request::ImportInto { .. } => &[Tune, RepertoireTune],
             // Whole databases change, or rows of any table (a settled conflict, a discarded
             // change the server refused).
-            Request::Open { .. }
-            | Request::Adopt { .. }
+            Request::Adopt { .. }
             | Request::DeleteDatabase { .. }
             | Request::ResolveConflict { .. }
             | Request::RetryFailed { .. }
             | Request::DiscardFailed { .. } => &TableId::ALL,
-            // A pull reports what it changed; a push changes only the queue.
-            Request::Push { .. }
+            // A pull reports what it changed; a push changes only the queue; opening the
+            // database a tab already shows changes nothing (switching databases is signing
+            // in or out, which reloads every page).
+            Request::Open { .. }
+            | Request::Push { .. }
             | Request::Pull { .. }
             | Request::ListTunes(_)
             | Request::GetTune { .. }

@@ -30,8 +30,9 @@ pub enum TabMessage {
     Request { from: String, id: u64, request: Request },
     /// The leader's answer to one follower's request.
     Response { to: String, id: u64, result: Result<Response, WorkerError> },
-    /// Rows of these tables changed (a write in any tab, a pull): pages showing them reload.
-    Changed { tables: Vec<TableId> },
+    /// Rows of these tables changed (a write in tab `from`, a pull): pages showing them
+    /// reload, except in `from`, whose pages know.
+    Changed { tables: Vec<TableId>, from: String },
     /// This tab just became the leader: send again whatever is unanswered.
     Leader { tab: String },
     /// Someone signed in or out in one tab: the others reload to follow.
@@ -140,7 +141,7 @@ mod tests {
             TabMessage::Request { from: "t1".into(), id: 3, request: create("A") },
             TabMessage::Response { to: "t1".into(), id: 3, result: Ok(Response::Done) },
             TabMessage::Response { to: "t1".into(), id: 4, result: Err(WorkerError::NotOpen) },
-            TabMessage::Changed { tables: vec![TableId::Tune, TableId::Tag] },
+            TabMessage::Changed { tables: vec![TableId::Tune, TableId::Tag], from: "t1".into() },
             TabMessage::Leader { tab: "t2".into() },
             TabMessage::Account,
         ];

@@ -51,7 +51,7 @@ pub fn ConflictsPage() -> impl IntoView {
         })
     };
     Effect::new(move || {
-        app.data_version.track();
+        app.changes.track(&TableId::ALL);
         load();
     });
     let resolve = move |id: i64, choices: Vec<(Part, Side)>| {

@@ -17,6 +17,7 @@ use crate::ui::db_client::DbClient;
 use crate::ui::format::local_date_time;
 use crate::ui::notation::Notation;
 use tunebook_core::domain::{Field, Tune};
+use tunebook_core::tables::TableId;
 
 #[component]
 pub fn TuneDetail(db: DbClient) -> impl IntoView {
@@ -27,7 +28,7 @@ pub fn TuneDetail(db: DbClient) -> impl IntoView {
         let app = use_app();
         Effect::new(move || {
             // Reload when synced changes arrive.
-            app.data_version.track();
+            app.changes.track(&[TableId::Tune]);
             let Some(id) = id.get() else {
                 tune.set(Load::Ready(None));
                 return;

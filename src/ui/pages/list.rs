@@ -19,6 +19,7 @@ use crate::ui::format::set_page_title;
 use tunebook_core::domain::Uuid;
 use tunebook_core::domain::library::Repertoire;
 use tunebook_core::list::{ListQuery, SortColumn, TunePage};
+use tunebook_core::tables::TableId;
 use tunebook_core::text::{page_range, tune_count};
 
 /// Rows per page.
@@ -100,7 +101,7 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
     {
         let db = db.clone();
         Effect::new(move || {
-            app.data_version.track();
+            app.changes.track(&[TableId::Tune, TableId::Repertoire, TableId::RepertoireTune, TableId::Tag]);
             let db = db.clone();
             spawn_local(async move {
                 if let Ok(list) = db.all_tags().await {
@@ -146,7 +147,7 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
     Effect::new(move || {
         let query = query.get();
         // Reload when the database under the list changed (sign-in, sign-out).
-        app.data_version.track();
+        app.changes.track(&[TableId::Tune, TableId::Repertoire, TableId::RepertoireTune, TableId::Tag]);
         reload.track();
         let db = db.clone();
         let ticket = latest.get_value() + 1;

@@ -14,6 +14,7 @@ use tunebook_core::domain::library::{InputError, Repertoire};
 use tunebook_core::practice::view::{Card, PracticeDay};
 use tunebook_core::practice::{Rating, SettingsDraft};
 use tunebook_core::protocol::Request;
+use tunebook_core::tables::TableId;
 use tunebook_core::text::{comes_back_in, practised_of, tunes};
 
 use super::{Load, LoadFailed};
@@ -40,7 +41,7 @@ pub fn RepertoirePicker(selected: RwSignal<Option<Uuid>>) -> impl IntoView {
     let app = use_app();
     let list: RwSignal<Load<Vec<Repertoire>>> = RwSignal::new(Load::Loading);
     Effect::new(move || {
-        app.data_version.track();
+        app.changes.track(&[TableId::Repertoire]);
         if let Some(db) = app.db() {
             spawn_local(async move {
                 match db.repertoires().await {
@@ -131,7 +132,12 @@ pub fn PracticePage() -> impl IntoView {
     // Changes synced in (a first sync on a new device, a rating on another) rebuild the
     // queue until practice starts here; after that they wait, not to shuffle the cards.
     Effect::new(move |seen: Option<()>| {
-        app.data_version.track();
+        app.changes.track(&[
+            TableId::Tune,
+            TableId::Repertoire,
+            TableId::RepertoireTune,
+            TableId::PracticeRecord,
+        ]);
         if seen.is_some() && rated.with_untracked(Vec::is_empty) {
             reload.update(|v| *v += 1);
         }

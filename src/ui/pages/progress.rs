@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use tunebook_core::domain::Uuid;
 use tunebook_core::practice::DAY_MS;
 use tunebook_core::practice::progress::{KNOWN_INTERVAL_DAYS, Progress};
+use tunebook_core::tables::TableId;
 use tunebook_core::text::tunes;
 
 use super::practice::RepertoirePicker;
@@ -105,7 +106,7 @@ pub fn ProgressPage() -> impl IntoView {
     let selected = RwSignal::new(None::<Uuid>);
     let progress: RwSignal<Load<Progress>> = RwSignal::new(Load::Loading);
     Effect::new(move || {
-        app.data_version.track();
+        app.changes.track(&[TableId::Repertoire, TableId::RepertoireTune, TableId::PracticeRecord]);
         let (Some(db), Some(repertoire)) = (app.db(), selected.get()) else { return };
         spawn_local(async move {
             progress.set(match db.practice_progress(repertoire).await {

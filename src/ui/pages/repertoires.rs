@@ -12,6 +12,7 @@ use tunebook_core::domain::Uuid;
 use tunebook_core::domain::library::{InputError, Repertoire, RepertoireDraft};
 use tunebook_core::list::ListQuery;
 use tunebook_core::protocol::Request;
+use tunebook_core::tables::TableId;
 
 use super::list::TuneList;
 use super::{Load, LoadFailed};
@@ -77,7 +78,7 @@ pub fn RepertoiresPage() -> impl IntoView {
     let error = RwSignal::new(None::<InputError>);
     let reload = RwSignal::new(0_u64);
     Effect::new(move || {
-        app.data_version.track();
+        app.changes.track(&[TableId::Tune, TableId::Repertoire, TableId::RepertoireTune]);
         reload.track();
         if let Some(db) = app.db() {
             spawn_local(async move {
@@ -154,7 +155,7 @@ pub fn RepertoirePage(db: DbClient) -> impl IntoView {
     {
         let db = db.clone();
         Effect::new(move || {
-            app.data_version.track();
+            app.changes.track(&[TableId::Tune, TableId::Repertoire, TableId::RepertoireTune]);
             reload.track();
             let (db, id) = (db.clone(), id.get());
             spawn_local(async move {

@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use tunebook_core::domain::Timestamp;
 use tunebook_core::supabase::realtime::LiveStatus;
 use tunebook_core::sync::{QueueItem, UnreadableRow};
+use tunebook_core::tables::TableId;
 use tunebook_core::text::{ago, row_label, sync_status};
 
 use crate::ui::account;
@@ -51,7 +52,7 @@ pub fn SyncPage() -> impl IntoView {
     // counts are refreshed) or the data changes.
     Effect::new(move || {
         app.sync.status.track();
-        app.data_version.track();
+        app.changes.track(&TableId::ALL);
         reload();
     });
     // Fresh counts when the page opens (the effect then reloads the lists).

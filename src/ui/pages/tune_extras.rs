@@ -12,6 +12,7 @@ use tunebook_core::domain::library::{
     InputError, Note, REFERENCE_KINDS, Reference, ReferenceDraft, TuneExtras,
 };
 use tunebook_core::protocol::Request;
+use tunebook_core::tables::TableId;
 
 use crate::ui::context::{AppContext, use_app};
 use crate::ui::db_client::DbClient;
@@ -59,7 +60,7 @@ pub fn TuneExtrasView(tune: Uuid, db: DbClient) -> impl IntoView {
     {
         let db = db.clone();
         Effect::new(move || {
-            app.data_version.track();
+            app.changes.track(&[TableId::Note, TableId::Reference, TableId::Tag]);
             reload.track();
             let db = db.clone();
             spawn_local(async move {

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use tunebook_core::domain::Uuid;
 use tunebook_core::practice::view::TunePractice;
 use tunebook_core::protocol::Request;
+use tunebook_core::tables::TableId;
 
 use crate::ui::context::use_app;
 use crate::ui::db_client::DbClient;
@@ -22,7 +23,7 @@ pub fn TunePracticeSection(tune: Uuid, db: DbClient) -> impl IntoView {
     {
         let db = db.clone();
         Effect::new(move || {
-            app.data_version.track();
+            app.changes.track(&[TableId::Repertoire, TableId::RepertoireTune, TableId::PracticeRecord]);
             reload.track();
             let db = db.clone();
             spawn_local(async move {

@@ -1,0 +1,190 @@
+//! Every tab live: the browser edge of `tunebook_core::tabs`. This tab's conversation with
+//! the others on one `BroadcastChannel`: as a follower it sends its database requests to
+//! the leader and waits for the answers (sending them again when a new leader announces
+//! itself); as the leader it answers the others' requests from its worker, tells every
+//! tab which tables each write changed, and pushes their writes. Who leads is settled by
+//! a Web Lock (`tab_lock`): the tabs queue for it, so when the leader's tab closes the
+//! next one takes over by itself ([`promote`]).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use leptos::task::spawn_local;
+use tunebook_core::domain::Uuid;
+use tunebook_core::protocol::{Request, Response, WorkerError};
+use tunebook_core::tables::TableId;
+use tunebook_core::tabs::{CHANNEL, Outstanding, TabMessage, request_key};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use super::context::AppContext;
+
+type Reply = oneshot::Sender<Result<Response, WorkerError>>;
+
+/// This tab's end of the channel.
+struct Hub {
+    tab: String,
+    channel: BroadcastChannel,
+    /// Answers this tab's own database requests from its worker, and the others'.
+    leading: Cell<bool>,
+    outstanding: RefCell<Outstanding>,
+    replies: RefCell<HashMap<u64, Reply>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+thread_local! {
+    static HUB: RefCell<Option<Rc<Hub>>> = const { RefCell::new(None) };
+}
+
+fn hub() -> Option<Rc<Hub>> {
+    HUB.with(|h| h.borrow().clone())
+}
+
+/// Joins the tabs' channel (once per page).
+pub fn join(app: AppContext) -> Result<(), String> {
+    if hub().is_some() {
+        return Ok(());
+    }
+    let channel = BroadcastChannel::new(CHANNEL).map_err(|e| super::db_client::js_error_text(&e))?;
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Some(message) = event.data().as_string().as_deref().and_then(TabMessage::decode) {
+            receive(app, message);
+        }
+    });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let tab = Uuid::now_v7().to_string();
+    let hub = Hub {
+        tab: tab.clone(),
+        channel,
+        leading: Cell::new(false),
+        outstanding: RefCell::new(Outstanding::new(tab)),
+        replies: RefCell::new(HashMap::new()),
+        _on_message: on_message,
+    };
+    HUB.with(|h| *h.borrow_mut() = Some(Rc::new(hub)));
+    Ok(())
+}
+
+fn post(hub: &Hub, message: &TabMessage) {
+    let _ = hub.channel.post_message(&JsValue::from_str(&message.encode()));
+}
+
+/// This tab now answers for the database: tells the others, which send again whatever
+/// they were waiting on.
+pub fn now_leading() {
+    if let Some(hub) = hub() {
+        hub.leading.set(true);
+        post(&hub, &TabMessage::Leader { tab: hub.tab.clone() });
+    }
+}
+
+/// Tells the other tabs that rows of these tables changed here.
+pub fn changed(tables: &[TableId]) {
+    if let Some(hub) = hub() {
+        post(&hub, &TabMessage::Changed { tables: tables.to_vec(), from: hub.tab.clone() });
+    }
+}
+
+/// Tells the other tabs that the account changed here (they reload to follow).
+pub fn account_changed() {
+    if let Some(hub) = hub() {
+        post(&hub, &TabMessage::Account);
+    }
+}
+
+/// Sends a request to the leader tab and waits for its answer (however many leaders
+/// that takes).
+pub async fn relay(request: Request) -> Result<Response, WorkerError> {
+    let hub =
+        hub().ok_or_else(|| WorkerError::WorkerStopped("this tab is not connected to the others".into()))?;
+    let (reply, answer) = oneshot::channel();
+    let (id, text) = hub.outstanding.borrow_mut().send(request);
+    hub.replies.borrow_mut().insert(id, reply);
+    let _ = hub.channel.post_message(&JsValue::from_str(&text));
+    let result = answer.await;
+    hub.outstanding.borrow_mut().forget(id);
+    result.unwrap_or_else(|_| Err(WorkerError::WorkerStopped("the request was dropped".into())))
+}
+
+/// A request this tab relayed that no leader answered.
+pub struct Unanswered {
+    /// The key it was relayed under: a leader that applied it before answers it from there.
+    pub key: String,
+    pub request: Request,
+    reply: Option<Reply>,
+}
+
+impl Unanswered {
+    /// Hands the answer to whoever is waiting for it.
+    pub fn answer(self, result: Result<Response, WorkerError>) {
+        if let Some(reply) = self.reply {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// The requests this tab relayed that no leader answered, taken to be answered by this
+/// tab's own worker (it has just become the leader).
+pub fn take_unanswered() -> Vec<Unanswered> {
+    let Some(hub) = hub() else {
+        return Vec::new();
+    };
+    let taken = hub.outstanding.borrow_mut().take_all();
+    taken
+        .into_iter()
+        .map(|(id, key, request)| Unanswered { key, request, reply: hub.replies.borrow_mut().remove(&id) })
+        .collect()
+}
+
+fn receive(app: AppContext, message: TabMessage) {
+    let Some(hub) = hub() else {
+        return;
+    };
+    match message {
+        TabMessage::Request { from, id, request } if hub.leading.get() => {
+            spawn_local(answer(app, hub, from, id, request));
+        }
+        TabMessage::Request { .. } => {}
+        response @ TabMessage::Response { .. } => {
+            let answered = hub.outstanding.borrow_mut().answer(response);
+            if let Some((id, result)) = answered
+                && let Some(reply) = hub.replies.borrow_mut().remove(&id)
+            {
+                let _ = reply.send(result);
+            }
+        }
+        TabMessage::Changed { tables, from } if from != hub.tab => app.changes.bump(&tables),
+        TabMessage::Changed { .. } => {}
+        TabMessage::Leader { tab } if tab != hub.tab => {
+            for text in hub.outstanding.borrow().replay() {
+                let _ = hub.channel.post_message(&JsValue::from_str(&text));
+            }
+        }
+        TabMessage::Leader { .. } => {}
+        TabMessage::Account => {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        }
+    }
+}
+
+/// The leader answers another tab's request from its worker, under the request's key so
+/// that a replay is never applied twice; a write is announced and pushed.
+async fn answer(app: AppContext, hub: Rc<Hub>, from: String, id: u64, request: Request) {
+    let tables = request.writes();
+    let result = match app.db() {
+        Some(db) => db.request_keyed(request, Some(request_key(&from, id))).await,
+        None => Err(WorkerError::NotOpen),
+    };
+    let wrote = result.is_ok() && !tables.is_empty();
+    post(&hub, &TabMessage::Response { to: from.clone(), id, result });
+    if wrote {
+        app.changes.bump(tables);
+        post(&hub, &TabMessage::Changed { tables: tables.to_vec(), from });
+        app.sync.soon(app);
+    }
+}
