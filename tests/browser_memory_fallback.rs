@@ -36,6 +36,7 @@ fn released_schemas_upgrade_under_the_wasm_sqlite_build() {
         include_str!("../crates/store/tests/fixtures/schema-v5.sql"),
         include_str!("../crates/store/tests/fixtures/schema-v6.sql"),
         include_str!("../crates/store/tests/fixtures/schema-v7.sql"),
+        include_str!("../crates/store/tests/fixtures/schema-v8.sql"),
     ];
     assert_eq!(dumps.len() as i64, SCHEMA_VERSION, "a dump per released schema");
     for (i, dump) in dumps.iter().enumerate() {

@@ -35,7 +35,8 @@ async fn opfs_round_trip_survives_close_and_reopen() {
 
 /// Sends one request to the worker state and waits for its answer, however it comes.
 async fn ask(state: &mut WorkerState, id: u64, request: Request) -> ResponseEnvelope {
-    let text = tunebook_core::protocol::encode(&tunebook_core::protocol::RequestEnvelope { id, request, key: None });
+    let text =
+        tunebook_core::protocol::encode(&tunebook_core::protocol::RequestEnvelope { id, request, key: None });
     let reply = match state.handle_text(&text).await {
         Reply::Now(text) => text,
         Reply::Later(task) => task.await,

@@ -87,8 +87,11 @@ pub struct SyncController {
     soon: StoredValue<Option<Timeout>, LocalStorage>,
     scheduler: StoredValue<SyncScheduler, LocalStorage>,
     busy: StoredValue<bool>,
-    /// A run was asked for while one was running: run again when it ends.
+    /// An edit was made while a run was running: run again when it ends.
     again: StoredValue<bool>,
+    /// The highest live hint received while a run was running: pull again when it ends
+    /// unless that run pulled this far.
+    hinted: StoredValue<Option<i64>>,
     /// The pull cursor after the last page pulled (hints at or below it are old news).
     pulled_to: StoredValue<Option<i64>>,
     pub status: RwSignal<SyncStatus>,
@@ -104,6 +107,7 @@ impl SyncController {
             scheduler: StoredValue::new_local(SyncScheduler::default()),
             busy: StoredValue::new(false),
             again: StoredValue::new(false),
+            hinted: StoredValue::new(None),
             pulled_to: StoredValue::new(None),
             status: RwSignal::new(SyncStatus::default()),
             live: LiveUpdates::new(),
@@ -115,6 +119,8 @@ impl SyncController {
     pub fn start(&self, app: AppContext) {
         self.stop();
         if !app.db().is_some_and(|db| db.leads()) {
+            let this = *self;
+            spawn_local(async move { this.refresh_stats(app).await });
             return;
         }
         let secs = app.settings.with_untracked(|s| s.sync_interval_secs).max(1);
@@ -131,6 +137,7 @@ impl SyncController {
         self.interval.set_value(None);
         self.soon.set_value(None);
         self.again.set_value(false);
+        self.hinted.set_value(None);
         self.live.stop();
     }
 
@@ -146,6 +153,11 @@ impl SyncController {
     /// burst of hints makes one run) unless this device has pulled that far already.
     pub fn hint(&self, app: AppContext, change_number: i64) {
         if self.pulled_to.get_value().is_some_and(|cursor| cursor >= change_number) {
+            return;
+        }
+        if self.busy.get_value() {
+            // The run in progress may pull this far (its own pushed edit, typically).
+            self.hinted.update_value(|h| *h = Some(h.map_or(change_number, |n| n.max(change_number))));
             return;
         }
         self.run_after(app, AFTER_HINT_MS);
@@ -197,11 +209,7 @@ impl SyncController {
     /// carries them out through the worker and the auth server.
     pub async fn run(self, app: AppContext, now: bool) {
         let now_ms = tunebook_core::platform::now_millis();
-        if self.busy.get_value() {
-            self.again.set_value(true);
-            return;
-        }
-        if !now && !self.scheduler.with_value(|s| s.should_run(now_ms)) {
+        if self.busy.get_value() || (!now && !self.scheduler.with_value(|s| s.should_run(now_ms))) {
             return;
         }
         let signed_in = app.account.with_untracked(|a| a.session().cloned());
@@ -278,8 +286,10 @@ impl SyncController {
             });
         });
         self.busy.set_value(false);
-        // Asked for while running (an edit, a hint): once more, now that this one is done.
-        if self.again.get_value() {
+        // An edit made meanwhile, or a hint this run did not pull as far as: once more.
+        let hinted = self.hinted.try_update_value(Option::take).flatten();
+        let behind = hinted.is_some_and(|n| self.pulled_to.get_value().is_none_or(|cursor| cursor < n));
+        if self.again.get_value() || behind {
             self.again.set_value(false);
             self.run_after(app, 0);
         }

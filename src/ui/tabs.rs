@@ -78,6 +78,10 @@ pub fn now_leading() {
     if let Some(hub) = hub() {
         hub.leading.set(true);
         post(&hub, &TabMessage::Leader { tab: hub.tab.clone() });
+        // For tests and benchmarks: which tab leads shows on the page (`data-tab-role`).
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("data-tab-role", "leader");
+        }
     }
 }
 
