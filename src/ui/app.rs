@@ -178,7 +178,7 @@ async fn promote(lock: TabLock, startup: RwSignal<Startup>, app: AppContext) {
     for waiting in tabs::take_unanswered() {
         let db = db.clone();
         spawn_local(async move {
-            let result = db.request_keyed(waiting.request.clone(), Some(waiting.key.clone())).await;
+            let result = db.request_relayed(waiting.request.clone(), &waiting.key).await;
             waiting.answer(result);
         });
     }

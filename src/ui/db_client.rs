@@ -19,9 +19,7 @@ use web_sys::{ErrorEvent, MessageEvent, PageTransitionEvent, Worker, WorkerOptio
 use tunebook_core::domain::{Tune, TuneDraft, Uuid};
 use tunebook_core::list::{ListQuery, TunePage};
 use tunebook_core::merge::{Conflict, Part, Side};
-use tunebook_core::protocol::{
-    self, OpenInfo, Request, RequestEnvelope, Response, ResponseEnvelope, WorkerError,
-};
+use tunebook_core::protocol::{self, OpenInfo, Request, RequestEnvelope, Response, WorkerError};
 use tunebook_core::supabase::SupabaseConfig;
 use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
 
@@ -33,7 +31,8 @@ const WORKER_PATH: &str = "/tunebook-worker_loader.js";
 /// crashes at every start must not loop).
 const MAX_RESTARTS: u32 = 3;
 
-type Reply = oneshot::Sender<Result<Response, WorkerError>>;
+/// Where a worker's answer goes: its `result`, still encoded (see [`ask`]).
+type Reply = oneshot::Sender<Result<String, WorkerError>>;
 
 struct Inner {
     worker: RefCell<Worker>,
@@ -211,7 +210,29 @@ fn spawn_worker() -> Result<Rc<Inner>, WorkerError> {
 }
 
 /// Sends one request to a worker and waits for its answer.
-async fn ask(inner: &Inner, request: Request, key: Option<String>) -> Result<Response, WorkerError> {
+async fn ask(inner: &Inner, request: Request) -> Result<Response, WorkerError> {
+    if matches!(request, Request::Open { .. }) {
+        *inner.last_open.borrow_mut() = Some(request.clone());
+    }
+    let raw = ask_raw(inner, protocol::encode(&request), None).await?;
+    let result = decode_result(&raw);
+    // A reply we cannot read means UI and worker disagree on the protocol (a stale
+    // cached worker after a deploy); nothing later can be trusted, so stop cleanly.
+    if let Err(WorkerError::BadMessage(e)) = &result {
+        inner.stop(format!("unreadable reply from the database worker: {e}"));
+    }
+    result
+}
+
+/// A worker's `result` text as the typed answer.
+pub(super) fn decode_result(raw: &str) -> Result<Response, WorkerError> {
+    serde_json::from_str::<Result<Response, WorkerError>>(raw)
+        .unwrap_or_else(|e| Err(WorkerError::BadMessage(e.to_string())))
+}
+
+/// Sends an encoded request to a worker and returns its encoded `result`: how the
+/// leader passes the other tabs' requests on without decoding them.
+async fn ask_raw(inner: &Inner, request_json: String, key: Option<&str>) -> Result<String, WorkerError> {
     if let Some(reason) = inner.stopped.borrow().clone() {
         return Err(WorkerError::WorkerStopped(reason));
     }
@@ -219,10 +240,7 @@ async fn ask(inner: &Inner, request: Request, key: Option<String>) -> Result<Res
     inner.next_id.set(id + 1);
     let (reply, answer) = oneshot::channel();
     inner.pending.borrow_mut().insert(id, reply);
-    if matches!(request, Request::Open { .. }) {
-        *inner.last_open.borrow_mut() = Some(request.clone());
-    }
-    let text = protocol::encode(&RequestEnvelope { id, request, key });
+    let text = protocol::envelope_text(id, &request_json, key);
     if let Some(held_back) = inner.held_back.borrow_mut().as_mut() {
         held_back.push(text);
     } else if let Err(e) = inner.worker.borrow().post_message(&JsValue::from_str(&text)) {
@@ -262,24 +280,26 @@ impl DbClient {
     /// as it answers them).
     pub async fn request(&self, request: Request) -> Result<Response, WorkerError> {
         let tables = request.writes();
-        let leads = self.leads();
-        let result = self.request_keyed(request, None).await;
-        if leads && result.is_ok() && !tables.is_empty() {
-            tabs::changed(tables);
-        }
-        result
-    }
-
-    /// Sends one request under a key (a relayed request's, see `tunebook_core::tabs`).
-    pub async fn request_keyed(
-        &self,
-        request: Request,
-        key: Option<String>,
-    ) -> Result<Response, WorkerError> {
         let mode = self.0.borrow().clone();
         match mode {
-            Mode::Worker(inner) => ask(&inner, request, key).await,
-            Mode::Relayed => tabs::relay(request).await,
+            Mode::Worker(inner) => {
+                let result = ask(&inner, request).await;
+                if result.is_ok() && !tables.is_empty() {
+                    tabs::changed(tables);
+                }
+                result
+            }
+            Mode::Relayed => tabs::relay(&request).await,
+        }
+    }
+
+    /// The leader answers another tab's request (encoded) under its key (see
+    /// `tunebook_core::tabs`), with the worker's encoded `result`.
+    pub async fn request_relayed(&self, request_json: String, key: &str) -> Result<String, WorkerError> {
+        let mode = self.0.borrow().clone();
+        match mode {
+            Mode::Worker(inner) => ask_raw(&inner, request_json, Some(key)).await,
+            Mode::Relayed => Err(WorkerError::NotOpen),
         }
     }
 
@@ -452,15 +472,15 @@ fn deliver(inner: &Inner, event: MessageEvent) {
         }
         return;
     }
-    match serde_json::from_str::<ResponseEnvelope>(&text) {
-        Ok(envelope) => {
-            if let Some(reply) = inner.pending.borrow_mut().remove(&envelope.id) {
-                let _ = reply.send(envelope.result);
+    match protocol::split_response(&text) {
+        Some((id, result)) => {
+            if let Some(reply) = inner.pending.borrow_mut().remove(&id) {
+                let _ = reply.send(Ok(result.to_string()));
             }
         }
         // A reply we cannot read means UI and worker disagree on the protocol (a stale
         // cached worker after a deploy); nothing later can be trusted, so stop cleanly.
-        Err(e) => inner.stop(format!("unreadable reply from the database worker: {e}")),
+        None => inner.stop("unreadable reply from the database worker".to_string()),
     }
 }
 

@@ -4,7 +4,7 @@
 //! itself); as the leader it answers the others' requests from its worker, tells every
 //! tab which tables each write changed, and pushes their writes. Who leads is settled by
 //! a Web Lock (`tab_lock`): the tabs queue for it, so when the leader's tab closes the
-//! next one takes over by itself ([`promote`]).
+//! next one takes over by itself (`promote`, in `app`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use leptos::task::spawn_local;
 use tunebook_core::domain::Uuid;
-use tunebook_core::protocol::{Request, Response, WorkerError};
+use tunebook_core::protocol::{self, Request, Response, WorkerError};
 use tunebook_core::tables::TableId;
 use tunebook_core::tabs::{CHANNEL, Outstanding, TabMessage, request_key};
 use wasm_bindgen::JsCast;
@@ -22,7 +22,8 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::context::AppContext;
 
-type Reply = oneshot::Sender<Result<Response, WorkerError>>;
+/// Where the leader's answer goes: the worker's `result`, still encoded.
+type Reply = oneshot::Sender<String>;
 
 /// This tab's end of the channel.
 struct Hub {
@@ -101,7 +102,7 @@ pub fn account_changed() {
 
 /// Sends a request to the leader tab and waits for its answer (however many leaders
 /// that takes).
-pub async fn relay(request: Request) -> Result<Response, WorkerError> {
+pub async fn relay(request: &Request) -> Result<Response, WorkerError> {
     let hub =
         hub().ok_or_else(|| WorkerError::WorkerStopped("this tab is not connected to the others".into()))?;
     let (reply, answer) = oneshot::channel();
@@ -110,22 +111,31 @@ pub async fn relay(request: Request) -> Result<Response, WorkerError> {
     let _ = hub.channel.post_message(&JsValue::from_str(&text));
     let result = answer.await;
     hub.outstanding.borrow_mut().forget(id);
-    result.unwrap_or_else(|_| Err(WorkerError::WorkerStopped("the request was dropped".into())))
+    match result {
+        Ok(raw) => super::db_client::decode_result(&raw),
+        Err(_) => Err(WorkerError::WorkerStopped("the request was dropped".into())),
+    }
+}
+
+/// A failure as the encoded `result` the worker would have written.
+fn failed(error: &WorkerError) -> String {
+    format!(r#"{{"Err":{}}}"#, protocol::encode(error))
 }
 
 /// A request this tab relayed that no leader answered.
 pub struct Unanswered {
     /// The key it was relayed under: a leader that applied it before answers it from there.
     pub key: String,
-    pub request: Request,
+    /// The request, encoded.
+    pub request: String,
     reply: Option<Reply>,
 }
 
 impl Unanswered {
-    /// Hands the answer to whoever is waiting for it.
-    pub fn answer(self, result: Result<Response, WorkerError>) {
+    /// Hands the worker's answer (encoded `result`) to whoever is waiting for it.
+    pub fn answer(self, result: Result<String, WorkerError>) {
         if let Some(reply) = self.reply {
-            let _ = reply.send(result);
+            let _ = reply.send(result.unwrap_or_else(|e| failed(&e)));
         }
     }
 }
@@ -148,8 +158,8 @@ fn receive(app: AppContext, message: TabMessage) {
         return;
     };
     match message {
-        TabMessage::Request { from, id, request } if hub.leading.get() => {
-            spawn_local(answer(app, hub, from, id, request));
+        TabMessage::Request { from, id, request, writes } if hub.leading.get() => {
+            spawn_local(answer(app, hub, from, id, request, writes));
         }
         TabMessage::Request { .. } => {}
         response @ TabMessage::Response { .. } => {
@@ -178,17 +188,17 @@ fn receive(app: AppContext, message: TabMessage) {
 
 /// The leader answers another tab's request from its worker, under the request's key so
 /// that a replay is never applied twice; a write is announced and pushed.
-async fn answer(app: AppContext, hub: Rc<Hub>, from: String, id: u64, request: Request) {
-    let tables = request.writes();
+async fn answer(app: AppContext, hub: Rc<Hub>, from: String, id: u64, request: String, writes: Vec<TableId>) {
     let result = match app.db() {
-        Some(db) => db.request_keyed(request, Some(request_key(&from, id))).await,
+        Some(db) => db.request_relayed(request, &request_key(&from, id)).await,
         None => Err(WorkerError::NotOpen),
     };
-    let wrote = result.is_ok() && !tables.is_empty();
+    let result = result.unwrap_or_else(|e| failed(&e));
+    let wrote = result.starts_with(r#"{"Ok""#) && !writes.is_empty();
     post(&hub, &TabMessage::Response { to: from.clone(), id, result });
     if wrote {
-        app.changes.bump(tables);
-        post(&hub, &TabMessage::Changed { tables: tables.to_vec(), from });
+        app.changes.bump(&writes);
+        post(&hub, &TabMessage::Changed { tables: writes, from });
         app.sync.soon(app);
     }
 }

@@ -412,6 +412,31 @@ pub fn database_name(user: Option<&Uuid>) -> String {
 /// requests back until this arrives.
 pub const WORKER_READY: &str = "ready";
 
+/// A request envelope's text around a request already encoded (`request_json`), for a
+/// request relayed from another tab that is passed on without decoding it.
+pub fn envelope_text(id: u64, request_json: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!(r#"{{"id":{id},"request":{request_json},"key":{}}}"#, encode(&key)),
+        None => format!(r#"{{"id":{id},"request":{request_json}}}"#),
+    }
+}
+
+/// A response envelope's text around a `result` already encoded (see [`split_response`]).
+pub fn response_text(id: u64, result_json: &str) -> String {
+    format!(r#"{{"id":{id},"result":{result_json}}}"#)
+}
+
+/// A response envelope's id and its `result` as text, left encoded: the UI decodes it
+/// for its own requests and passes it on as it is for another tab's. (The worker writes
+/// every envelope with [`encode`]: `{"id":…,"result":…}`.)
+pub fn split_response(text: &str) -> Option<(u64, &str)> {
+    let rest = text.strip_prefix(r#"{"id":"#)?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    let id = rest[..digits].parse().ok()?;
+    let result = rest[digits..].strip_prefix(r#","result":"#)?.strip_suffix('}')?;
+    Some((id, result))
+}
+
 /// Decodes a request, or returns the id (if it could be read) and the error to send back.
 pub fn decode_request(text: &str) -> Result<RequestEnvelope, (Option<u64>, WorkerError)> {
     serde_json::from_str(text).map_err(|e| {
@@ -446,5 +471,24 @@ mod tests {
         let request = Request::Push { config: SupabaseConfig::default(), access_token: "t".into() };
         let text = encode(&RequestEnvelope { id: 7, request: request.clone(), key: None });
         assert_eq!(decode_request(&text), Ok(RequestEnvelope { id: 7, request, key: None }));
+    }
+
+    #[test]
+    fn envelopes_built_and_split_as_text_match_the_typed_ones() {
+        let request = Request::GetTune { id: Uuid::now_v7() };
+        for key in [None, Some("tab:\"1\"")] {
+            let text = envelope_text(9, &encode(&request), key);
+            let expected = RequestEnvelope { id: 9, request: request.clone(), key: key.map(str::to_string) };
+            assert_eq!(decode_request(&text), Ok(expected));
+        }
+        for result in [Ok(Response::Done), Err(WorkerError::NotOpen), Ok(Response::Exported("}{".into()))] {
+            let text = encode(&ResponseEnvelope { id: 12, result: result.clone() });
+            let (id, raw) = split_response(&text).unwrap();
+            assert_eq!(id, 12);
+            assert_eq!(response_text(id, raw), text);
+            assert_eq!(serde_json::from_str::<Result<Response, WorkerError>>(raw).unwrap(), result);
+        }
+        assert_eq!(split_response("ready"), None);
+        assert_eq!(split_response(r#"{"result":1,"id":2}"#), None);
     }
 }

@@ -11,12 +11,16 @@
 //! answers a write it applied before under that key from the stored answer, so a replay
 //! never applies anything twice. This module is the messages and the followers'
 //! bookkeeping; the browser edge is `src/ui/tabs.rs`.
+//!
+//! Requests and answers travel as the JSON text the worker reads and writes: the leader
+//! passes them between the channel and its worker without decoding them (the app then
+//! needs no code to read requests or write answers, only the worker does).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Request, Response, WorkerError};
+use crate::protocol::{self, Request};
 use crate::tables::TableId;
 
 /// The `BroadcastChannel` the tabs of one origin talk on.
@@ -24,12 +28,13 @@ pub const CHANNEL: &str = "tunebook-tabs";
 
 /// A message between tabs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TabMessage {
-    /// A follower's request for the leader's database.
-    Request { from: String, id: u64, request: Request },
-    /// The leader's answer to one follower's request.
-    Response { to: String, id: u64, result: Result<Response, WorkerError> },
+    /// A follower's request for the leader's database: the request as JSON, and the
+    /// tables it writes (announced when it succeeds).
+    Request { from: String, id: u64, request: String, writes: Vec<TableId> },
+    /// The leader's answer to one follower's request: the worker's `result`, as JSON.
+    Response { to: String, id: u64, result: String },
     /// Rows of these tables changed (a write in tab `from`, a pull): pages showing them
     /// reload, except in `from`, whose pages know.
     Changed { tables: Vec<TableId>, from: String },
@@ -41,7 +46,7 @@ pub enum TabMessage {
 
 impl TabMessage {
     pub fn encode(&self) -> String {
-        crate::protocol::encode(self)
+        protocol::encode(self)
     }
 
     pub fn decode(text: &str) -> Option<TabMessage> {
@@ -75,10 +80,13 @@ impl Outstanding {
     }
 
     /// Registers a request; returns its id and the message to post.
-    pub fn send(&mut self, request: Request) -> (u64, String) {
+    pub fn send(&mut self, request: &Request) -> (u64, String) {
         let id = self.next_id;
         self.next_id += 1;
-        let text = TabMessage::Request { from: self.tab.clone(), id, request }.encode();
+        let writes = request.writes().to_vec();
+        let text =
+            TabMessage::Request { from: self.tab.clone(), id, request: protocol::encode(request), writes }
+                .encode();
         self.waiting.insert(id, text.clone());
         (id, text)
     }
@@ -86,7 +94,7 @@ impl Outstanding {
     /// An answer for this tab, if `message` is one (taking it off the waiting list). An
     /// answer that comes twice (from the old leader and from the new one after a
     /// replay) is taken once.
-    pub fn answer(&mut self, message: TabMessage) -> Option<(u64, Result<Response, WorkerError>)> {
+    pub fn answer(&mut self, message: TabMessage) -> Option<(u64, String)> {
         match message {
             TabMessage::Response { to, id, result } if to == self.tab => {
                 self.waiting.remove(&id).map(|_| (id, result))
@@ -105,9 +113,9 @@ impl Outstanding {
         self.waiting.values().cloned().collect()
     }
 
-    /// Every unanswered request with its key, oldest first, for this tab's own worker
-    /// when this tab becomes the leader.
-    pub fn take_all(&mut self) -> Vec<(u64, String, Request)> {
+    /// Every unanswered request (as JSON) with its key, oldest first, for this tab's own
+    /// worker when this tab becomes the leader.
+    pub fn take_all(&mut self) -> Vec<(u64, String, String)> {
         std::mem::take(&mut self.waiting)
             .into_iter()
             .filter_map(|(id, text)| match TabMessage::decode(&text) {
@@ -130,6 +138,7 @@ impl Outstanding {
 mod tests {
     use super::*;
     use crate::domain::{TuneDraft, Uuid};
+    use crate::protocol::{Response, WorkerError};
 
     fn create(title: &str) -> Request {
         Request::CreateTune { draft: TuneDraft { title: title.into(), ..TuneDraft::default() } }
@@ -138,9 +147,17 @@ mod tests {
     #[test]
     fn messages_round_trip_as_json() {
         let cases = [
-            TabMessage::Request { from: "t1".into(), id: 3, request: create("A") },
-            TabMessage::Response { to: "t1".into(), id: 3, result: Ok(Response::Done) },
-            TabMessage::Response { to: "t1".into(), id: 4, result: Err(WorkerError::NotOpen) },
+            TabMessage::Request {
+                from: "t1".into(),
+                id: 3,
+                request: protocol::encode(&create("A")),
+                writes: vec![TableId::Tune],
+            },
+            TabMessage::Response {
+                to: "t1".into(),
+                id: 3,
+                result: protocol::encode(&Ok::<_, WorkerError>(Response::Done)),
+            },
             TabMessage::Changed { tables: vec![TableId::Tune, TableId::Tag], from: "t1".into() },
             TabMessage::Leader { tab: "t2".into() },
             TabMessage::Account,
@@ -148,19 +165,25 @@ mod tests {
         for message in cases {
             assert_eq!(TabMessage::decode(&message.encode()), Some(message.clone()), "{message:?}");
         }
-        assert_eq!(TabMessage::decode("{\"kind\":\"nonsense\"}"), None);
+        assert_eq!(TabMessage::decode("{\"nonsense\":{}}"), None);
     }
 
     #[test]
     fn answers_are_matched_to_this_tabs_requests_once() {
         let mut outstanding = Outstanding::new("me".into());
-        let (first, _) = outstanding.send(create("A"));
-        let (second, _) = outstanding.send(Request::QueueStats);
+        let (first, text) = outstanding.send(&create("A"));
+        let Some(TabMessage::Request { writes, request, .. }) = TabMessage::decode(&text) else {
+            panic!("{text}")
+        };
+        assert_eq!(writes, [TableId::Tune]);
+        assert_eq!(serde_json::from_str::<Request>(&request).unwrap(), create("A"));
+        let (second, _) = outstanding.send(&Request::QueueStats);
         assert_ne!(first, second);
-        let answer = |to: &str, id| TabMessage::Response { to: to.into(), id, result: Ok(Response::Done) };
+        let answer =
+            |to: &str, id| TabMessage::Response { to: to.into(), id, result: "{\"Ok\":\"Done\"}".into() };
         assert_eq!(outstanding.answer(answer("someone-else", first)), None, "another tab's answer");
         assert_eq!(outstanding.answer(TabMessage::Account), None);
-        assert_eq!(outstanding.answer(answer("me", first)), Some((first, Ok(Response::Done))));
+        assert_eq!(outstanding.answer(answer("me", first)), Some((first, "{\"Ok\":\"Done\"}".into())));
         assert_eq!(outstanding.answer(answer("me", first)), None, "a second answer after a replay");
         assert_eq!(outstanding.len(), 1);
     }
@@ -168,16 +191,16 @@ mod tests {
     #[test]
     fn a_new_leader_gets_every_unanswered_request_again_with_the_same_key() {
         let mut outstanding = Outstanding::new("me".into());
-        let (a, text_a) = outstanding.send(create("A"));
-        let (b, _) = outstanding.send(create("B"));
-        let (c, text_c) = outstanding.send(Request::GetTune { id: Uuid::now_v7() });
-        outstanding.answer(TabMessage::Response { to: "me".into(), id: b, result: Ok(Response::Done) });
+        let (a, text_a) = outstanding.send(&create("A"));
+        let (b, _) = outstanding.send(&create("B"));
+        let (c, text_c) = outstanding.send(&Request::GetTune { id: Uuid::now_v7() });
+        outstanding.answer(TabMessage::Response { to: "me".into(), id: b, result: "{}".into() });
         assert_eq!(outstanding.replay(), vec![text_a, text_c], "oldest first, the answered one left out");
         outstanding.forget(c);
         let taken = outstanding.take_all();
         assert_eq!(taken.len(), 1);
         assert_eq!((taken[0].0, taken[0].1.as_str()), (a, "me:1"));
-        assert_eq!(taken[0].2, create("A"));
+        assert_eq!(taken[0].2, protocol::encode(&create("A")));
         assert!(outstanding.is_empty());
         assert_eq!(request_key("me", a), "me:1");
     }

@@ -2,31 +2,53 @@
 //! [`Database`]. Plain Rust, so the whole request path is tested natively. Requests that
 //! manage database files or the network (open, adopt, delete, push) are the worker's.
 
-use tunebook_core::protocol::{Request, Response, WorkerError};
+use tunebook_core::protocol::{self, Request, Response, ResponseEnvelope, WorkerError};
 
 use crate::db::{Applied, Database};
+
+/// An answer, as computed now or as stored for a relayed request that came again.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    Now(Result<Response, WorkerError>),
+    /// The encoded `result` given the first time (kept encoded: decoding it would take
+    /// the whole reading side of the protocol into the worker).
+    Stored(String),
+}
+
+impl Answer {
+    /// The response envelope for request `id`.
+    pub fn envelope(self, id: u64) -> String {
+        match self {
+            Answer::Now(result) => protocol::encode(&ResponseEnvelope { id, result }),
+            Answer::Stored(result) => protocol::response_text(id, &result),
+        }
+    }
+}
 
 /// Answers a request relayed from another tab under `key` (see `tunebook_core::tabs`): a
 /// write applied under the key before is answered from its stored answer, not applied
 /// again. Without a key, as [`handle`].
-pub fn handle_keyed(db: &mut Database, request: Request, key: Option<&str>) -> Result<Response, WorkerError> {
+pub fn handle_keyed(db: &mut Database, request: Request, key: Option<&str>) -> Answer {
     let Some(key) = key else {
-        return handle(db, request);
+        return Answer::Now(handle(db, request));
     };
-    match db.applied(key)? {
-        Applied::Yes(Some(stored)) => {
-            return serde_json::from_str(&stored).map_err(|e| WorkerError::BadMessage(e.to_string()));
-        }
+    match db.applied(key) {
+        Err(e) => return Answer::Now(Err(e.into())),
+        Ok(Applied::Yes(Some(stored))) => return Answer::Stored(stored),
         // Applied, but the answer was not kept (the worker stopped in between): say so
         // rather than apply it again.
-        Applied::Yes(None) => return Err(WorkerError::AlreadyApplied),
-        Applied::No => {}
+        Ok(Applied::Yes(None)) => return Answer::Now(Err(WorkerError::AlreadyApplied)),
+        Ok(Applied::No) => {}
     }
-    db.begin_request(key)?;
+    if let Err(e) = db.begin_request(key) {
+        return Answer::Now(Err(e.into()));
+    }
     let result = handle(db, request);
-    let stored = result.as_ref().ok().map(tunebook_core::protocol::encode);
-    db.end_request(key, stored.as_deref())?;
-    result
+    let stored = result.is_ok().then(|| protocol::encode(&result));
+    if let Err(e) = db.end_request(key, stored.as_deref()) {
+        return Answer::Now(Err(e.into()));
+    }
+    Answer::Now(result)
 }
 
 /// Answers a data request.
@@ -233,31 +255,44 @@ mod tests {
         }
     }
 
+    /// A keyed answer as the requester reads it.
+    fn decoded(answer: Answer) -> Result<Response, WorkerError> {
+        match answer {
+            Answer::Now(result) => result,
+            Answer::Stored(text) => serde_json::from_str(&text).unwrap(),
+        }
+    }
+
     #[test]
     fn a_relayed_write_sent_again_is_answered_not_applied_twice() {
         let mut db = Database::open_in_memory().unwrap();
         let draft = TuneDraft { title: "Once".into(), ..Default::default() };
         let create = Request::CreateTune { draft };
-        let first = handle_keyed(&mut db, create.clone(), Some("tab:1")).unwrap();
-        let again = handle_keyed(&mut db, create.clone(), Some("tab:1")).unwrap();
-        assert_eq!(again, first, "the stored answer");
+        let first = handle_keyed(&mut db, create.clone(), Some("tab:1"));
+        let again = handle_keyed(&mut db, create.clone(), Some("tab:1"));
+        assert!(matches!(again, Answer::Stored(_)), "{again:?}");
+        assert_eq!(decoded(again), decoded(first), "the stored answer");
         let Ok(Response::Page(page)) = handle(&mut db, Request::ListTunes(ListQuery::default())) else {
             panic!()
         };
         assert_eq!(page.total, 1, "applied once");
         assert_eq!(db.queue_stats().unwrap().pending, 1);
+        // The stored answer makes the same envelope the first one did.
+        let text = handle_keyed(&mut db, create.clone(), Some("tab:1")).envelope(4);
+        let envelope: ResponseEnvelope = serde_json::from_str(&text).unwrap();
+        assert_eq!((envelope.id, envelope.result.is_ok()), (4, true));
         // Another key is another request; no key is never deduplicated.
-        handle_keyed(&mut db, create.clone(), Some("tab:2")).unwrap();
-        handle_keyed(&mut db, create, None).unwrap();
+        decoded(handle_keyed(&mut db, create.clone(), Some("tab:2"))).unwrap();
+        decoded(handle_keyed(&mut db, create, None)).unwrap();
         let Ok(Response::Page(page)) = handle(&mut db, Request::ListTunes(ListQuery::default())) else {
             panic!()
         };
         assert_eq!(page.total, 3);
         // Reads and failed writes leave no key behind: sent again, they run again.
-        handle_keyed(&mut db, Request::QueueStats, Some("tab:3")).unwrap();
+        decoded(handle_keyed(&mut db, Request::QueueStats, Some("tab:3"))).unwrap();
         assert_eq!(db.applied("tab:3").unwrap(), Applied::No);
         let invalid = Request::CreateTune { draft: TuneDraft::default() };
-        assert!(handle_keyed(&mut db, invalid, Some("tab:4")).is_err());
+        assert!(decoded(handle_keyed(&mut db, invalid, Some("tab:4"))).is_err());
         assert_eq!(db.applied("tab:4").unwrap(), Applied::No);
         // A write whose answer was lost with the worker is not applied again either.
         db.connection()
@@ -266,7 +301,7 @@ mod tests {
         let draft = TuneDraft { title: "Once".into(), ..Default::default() };
         assert_eq!(
             handle_keyed(&mut db, Request::CreateTune { draft }, Some("tab:1")),
-            Err(WorkerError::AlreadyApplied)
+            Answer::Now(Err(WorkerError::AlreadyApplied))
         );
         // Writes not made for a key record nothing.
         let count: i64 =

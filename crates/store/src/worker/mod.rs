@@ -26,6 +26,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::db::Database;
+use crate::service::Answer;
 use crate::{pull, push, service};
 use storage::Backing;
 
@@ -88,10 +89,9 @@ impl WorkerState {
             Ok(RequestEnvelope { id, request: Request::Pull { config, access_token }, .. }) => {
                 Reply::Later(self.network_task(id, Job::Pull, config, access_token))
             }
-            Ok(RequestEnvelope { id, request, key }) => Reply::Now(protocol::encode(&ResponseEnvelope {
-                id,
-                result: self.handle(request, key.as_deref()).await,
-            })),
+            Ok(RequestEnvelope { id, request, key }) => {
+                Reply::Now(self.handle(request, key.as_deref()).await.envelope(id))
+            }
             Err((id, error)) => {
                 Reply::Now(protocol::encode(&ResponseEnvelope { id: id.unwrap_or(0), result: Err(error) }))
             }
@@ -103,7 +103,21 @@ impl WorkerState {
         self.backing.as_ref().map(Backing::files).unwrap_or_default()
     }
 
-    async fn handle(&mut self, request: Request, key: Option<&str>) -> Result<Response, WorkerError> {
+    async fn handle(&mut self, request: Request, key: Option<&str>) -> Answer {
+        match request {
+            Request::Open { .. } | Request::Adopt { .. } | Request::DeleteDatabase { .. } => {
+                Answer::Now(self.handle_files(request).await)
+            }
+            // Data requests, keyed when relayed from another tab.
+            request => match self.open_db() {
+                Ok((open, _)) => service::handle_keyed(&mut open.db.borrow_mut(), request, key),
+                Err(e) => Answer::Now(Err(e)),
+            },
+        }
+    }
+
+    /// Opening, adopting and deleting database files.
+    async fn handle_files(&mut self, request: Request) -> Result<Response, WorkerError> {
         match request {
             Request::Open { name, device_id } => self.open(name, device_id).await,
             Request::Adopt { from } => {
@@ -125,10 +139,7 @@ impl WorkerState {
                 self.backing()?.delete(&name)?;
                 Ok(Response::Done)
             }
-            request => {
-                let (open, _) = self.open_db()?;
-                service::handle_keyed(&mut open.db.borrow_mut(), request, key)
-            }
+            _ => Err(WorkerError::BadMessage("not a request about database files".into())),
         }
     }
 
