@@ -196,25 +196,43 @@ fn every_tab_works_and_the_next_one_leads_when_the_leader_closes() {
     browser.switch_to(&follower);
     browser.wait_for_text("Made in the first tab");
 
-    // The leader's tab closes: the second tab takes over by itself and keeps working.
+    // A third tab, in line after the second.
+    let third = browser.new_tab();
+    browser.goto(&server.url);
+    browser.wait_for_text("2 tunes");
+    browser.click_link("New tune");
+    fill(&browser, &[("Title", "Saved as the leader changed")]);
+
+    // The leader's tab closes: the second tab leads by itself; the third tab's save, sent
+    // while there was no leader or to the new one, is answered; both keep working.
     browser.switch_to(&leader);
     browser.close_tab();
+    browser.switch_to(&third);
+    browser.click_button("Save");
+    browser.wait_for("the third tab's tune", |b| {
+        b.xpath("//h1[normalize-space()='Saved as the leader changed']")
+    });
     browser.switch_to(&follower);
     add_tune(&browser, "After the first tab closed");
-    browser.wait_for_text("3 tunes");
+    browser.wait_for_text("4 tunes");
     browser.goto(&server.url);
-    browser.wait_for_text("3 tunes");
-    for title in ["Made in the second tab", "Made in the first tab", "After the first tab closed"] {
+    browser.wait_for_text("4 tunes");
+    for title in [
+        "Made in the second tab",
+        "Made in the first tab",
+        "Saved as the leader changed",
+        "After the first tab closed",
+    ] {
         assert!(browser.body_text().contains(title), "{title} kept");
     }
 
-    // A third tab opened later works at once.
+    // A tab opened later works at once.
     browser.new_tab();
     browser.goto(&server.url);
-    browser.wait_for_text("3 tunes");
-    add_tune(&browser, "From the third tab");
+    browser.wait_for_text("4 tunes");
+    add_tune(&browser, "From a later tab");
     browser.switch_to(&follower);
-    browser.wait_for_text("From the third tab");
+    browser.wait_for_text("From a later tab");
 }
 
 #[test]
