@@ -139,12 +139,15 @@ async fn start_tab(startup: RwSignal<Startup>, app: AppContext) {
             }
         }
         Ok(None) => {
-            app.db.set(Some(DbClient::relayed()));
-            let queued =
-                tab_lock::acquire(Ask::Queue(Box::new(move |lock| spawn_local(promote(lock, startup, app)))));
-            if let Err(e) = queued.await {
-                startup.set(Startup::Failed(format!("Could not coordinate with other tabs: {e}")));
-                return;
+            // Trying again after a failure while following: already in line.
+            let following = app.db.get_untracked().is_some_and(|db| !db.leads());
+            if !following {
+                app.db.set(Some(DbClient::relayed()));
+                let promote_then = Box::new(move |lock| spawn_local(promote(lock, startup, app)));
+                if let Err(e) = tab_lock::acquire(Ask::Queue(promote_then)).await {
+                    startup.set(Startup::Failed(format!("Could not coordinate with other tabs: {e}")));
+                    return;
+                }
             }
             // Answered by the leader (or by this tab, should it lead before the answer).
             match open_current(app).await {
