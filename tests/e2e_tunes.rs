@@ -237,6 +237,36 @@ fn every_tab_works_and_the_next_one_leads_when_the_leader_closes() {
 
 #[test]
 #[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
+fn when_the_leaders_tab_crashes_the_next_one_leads() {
+    let server = StaticServer::start(&dist_dir());
+    let browser = Browser::start();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    let leader = browser.tab();
+    let follower = browser.new_tab();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    add_tune(&browser, "Before the crash");
+
+    let leads =
+        |b: &Browser| b.execute("return document.documentElement.dataset.tabRole === 'leader'", vec![]);
+    assert_eq!(leads(&browser), serde_json::json!(false), "the second tab follows");
+
+    // The leader's renderer process dies: the browser frees its lock with it.
+    browser.switch_to(&leader);
+    let crashed = browser.try_cmd("POST", "/url", Some(serde_json::json!({"url": "chrome://crash"})));
+    assert!(crashed.is_err(), "the tab crashed: {crashed:?}");
+    assert!(browser.try_cmd("GET", "/title", None).is_err(), "the crashed tab answers nothing");
+    browser.switch_to(&follower);
+    browser.wait_for("the second tab to lead", |b| leads(b).as_bool().filter(|l| *l));
+    add_tune(&browser, "After the crash");
+    browser.wait_for_text("2 tunes");
+    browser.goto(&server.url);
+    browser.wait_for_text("2 tunes");
+}
+
+#[test]
+#[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
 fn tunes_survive_a_browser_restart() {
     let server = StaticServer::start(&dist_dir());
     let profile =

@@ -115,7 +115,8 @@ impl SyncController {
     }
 
     /// Syncs now, then every interval, and joins the live channel, until
-    /// [`SyncController::stop`]. Only the leader tab syncs (the others' writes reach its queue through it).
+    /// [`SyncController::stop`]. Only the leader tab syncs (the others' writes reach its
+    /// queue through it); another tab just reads the queue's counts.
     pub fn start(&self, app: AppContext) {
         self.stop();
         if !app.db().is_some_and(|db| db.leads()) {
