@@ -323,6 +323,24 @@ fn an_edit_on_one_device_shows_on_the_other_at_once() {
 
 #[test]
 #[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn the_token_is_renewed_before_it_expires_whatever_the_interval() {
+    // Tokens for 125 s, renewed 120 s before they expire: every 5 s or so, although the
+    // interval is an hour and nothing is edited (the live channel needs a valid token).
+    let stack = TestStack::start(|c| c.jwt_expiry = 125).expect("backend starts");
+    let proxy = FaultProxy::start(stack.stack().api_url.trim_start_matches("http://"));
+    let server = StaticServer::start(&dist_dir());
+    let browser = signed_in_browser(&server.url, &proxy.url, 3600, "renewed@example.org", true);
+    browser.wait_for_status("Synced");
+    const REFRESH: &str = "POST /auth/v1/token?grant_type=refresh_token";
+    let before = proxy.count(REFRESH);
+    std::thread::sleep(Duration::from_secs(16));
+    let renewed = proxy.count(REFRESH) - before;
+    assert!((2..=5).contains(&renewed), "{renewed} refreshes in 16 s");
+    assert_eq!(browser.sync_status(), "Synced");
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
 fn failed_syncs_back_off() {
     let stack = TestStack::start(|_| {}).expect("backend starts");
     let server = StaticServer::start(&dist_dir());

@@ -85,6 +85,9 @@ impl Default for SyncStatus {
 pub struct SyncController {
     interval: StoredValue<Option<Interval>, LocalStorage>,
     soon: StoredValue<Option<Timeout>, LocalStorage>,
+    /// A run shortly before the access token expires, whatever the interval: the live
+    /// channel needs a valid token too.
+    renew: StoredValue<Option<Timeout>, LocalStorage>,
     scheduler: StoredValue<SyncScheduler, LocalStorage>,
     busy: StoredValue<bool>,
     /// An edit was made while a run was running: run again when it ends.
@@ -104,6 +107,7 @@ impl SyncController {
         Self {
             interval: StoredValue::new_local(None),
             soon: StoredValue::new_local(None),
+            renew: StoredValue::new_local(None),
             scheduler: StoredValue::new_local(SyncScheduler::default()),
             busy: StoredValue::new(false),
             again: StoredValue::new(false),
@@ -137,6 +141,7 @@ impl SyncController {
     pub fn stop(&self) {
         self.interval.set_value(None);
         self.soon.set_value(None);
+        self.renew.set_value(None);
         self.again.set_value(false);
         self.hinted.set_value(None);
         self.live.stop();
@@ -177,6 +182,21 @@ impl SyncController {
         let this = *self;
         let timeout = Timeout::new(ms, move || spawn_local(this.run(app, false)));
         self.soon.set_value(Some(timeout));
+    }
+
+    /// Runs (refreshing the token) when the session is about to expire. Nothing when it
+    /// already is: the next run refreshes it, and retrying here at once would spin.
+    fn renew_before_expiry(&self, app: AppContext) {
+        let expires_at = app.account.with_untracked(|a| a.session().map(|s| s.expires_at));
+        let now_secs = tunebook_core::platform::now_millis() / 1000;
+        let wait_secs = expires_at.map_or(0, |at| at - REFRESH_MARGIN_SECS - now_secs);
+        if !self.is_started() || wait_secs <= 0 {
+            return;
+        }
+        let this = *self;
+        // At most a day: browsers fire longer timeouts at once.
+        let ms = u32::try_from(wait_secs.min(86_400) * 1000).unwrap_or(86_400_000);
+        self.renew.set_value(Some(Timeout::new(ms, move || spawn_local(this.run(app, false)))));
     }
 
     pub fn is_started(&self) -> bool {
@@ -287,6 +307,7 @@ impl SyncController {
             });
         });
         self.busy.set_value(false);
+        self.renew_before_expiry(app);
         // An edit made meanwhile, or a hint this run did not pull as far as: once more.
         let hinted = self.hinted.try_update_value(Option::take).flatten();
         let behind = hinted.is_some_and(|n| self.pulled_to.get_value().is_none_or(|cursor| cursor < n));
