@@ -341,6 +341,24 @@ fn the_token_is_renewed_before_it_expires_whatever_the_interval() {
 
 #[test]
 #[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
+fn a_second_tab_syncs_through_the_first_and_says_so() {
+    let stack = TestStack::start(|_| {}).expect("backend starts");
+    let server = StaticServer::start(&dist_dir());
+    let browser = signed_in_browser(&server.url, &stack.stack().api_url, 3600, "two-tabs@example.org", true);
+    browser.wait_for_status("Synced");
+    browser.new_tab();
+    browser.goto(&server.url);
+    browser.wait_for_status("Synced");
+    // Saved in the second tab, pushed by the first, and the second tab's status follows.
+    create_tune(&browser, "From the second tab");
+    browser.wait_for("the tune on the server", |_| {
+        (server_titles(&stack) == ["From the second tab"]).then_some(())
+    });
+    browser.wait_for_status("Synced");
+}
+
+#[test]
+#[ignore = "needs the built app, chromedriver and PostgreSQL: run scripts/test.sh"]
 fn failed_syncs_back_off() {
     let stack = TestStack::start(|_| {}).expect("backend starts");
     let server = StaticServer::start(&dist_dir());

@@ -307,6 +307,7 @@ impl SyncController {
             });
         });
         self.busy.set_value(false);
+        super::tabs::synced();
         self.renew_before_expiry(app);
         // An edit made meanwhile, or a hint this run did not pull as far as: once more.
         let hinted = self.hinted.try_update_value(Option::take).flatten();

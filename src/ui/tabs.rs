@@ -93,6 +93,13 @@ pub fn changed(tables: &[TableId]) {
     }
 }
 
+/// Tells the other tabs that a sync run ended here (they read the queue's counts again).
+pub fn synced() {
+    if let Some(hub) = hub() {
+        post(&hub, &TabMessage::Synced);
+    }
+}
+
 /// Tells the other tabs that the account changed here (they reload to follow).
 pub fn account_changed() {
     if let Some(hub) = hub() {
@@ -170,7 +177,10 @@ fn receive(app: AppContext, message: TabMessage) {
                 let _ = reply.send(result);
             }
         }
-        TabMessage::Changed { tables, from } if from != hub.tab => app.changes.bump(&tables),
+        TabMessage::Changed { tables, from } if from != hub.tab => {
+            app.changes.bump(&tables);
+            spawn_local(async move { app.sync.refresh_stats(app).await });
+        }
         TabMessage::Changed { .. } => {}
         TabMessage::Leader { tab } if tab != hub.tab => {
             for text in hub.outstanding.borrow().replay() {
@@ -178,6 +188,7 @@ fn receive(app: AppContext, message: TabMessage) {
             }
         }
         TabMessage::Leader { .. } => {}
+        TabMessage::Synced => spawn_local(async move { app.sync.refresh_stats(app).await }),
         TabMessage::Account => {
             if let Some(window) = web_sys::window() {
                 let _ = window.location().reload();

@@ -40,6 +40,8 @@ pub enum TabMessage {
     Changed { tables: Vec<TableId>, from: String },
     /// This tab just became the leader: send again whatever is unanswered.
     Leader { tab: String },
+    /// The leader finished a sync run: the queue's counts the tabs show have changed.
+    Synced,
     /// Someone signed in or out in one tab: the others reload to follow.
     Account,
 }
@@ -160,6 +162,7 @@ mod tests {
             },
             TabMessage::Changed { tables: vec![TableId::Tune, TableId::Tag], from: "t1".into() },
             TabMessage::Leader { tab: "t2".into() },
+            TabMessage::Synced,
             TabMessage::Account,
         ];
         for message in cases {
