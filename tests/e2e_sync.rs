@@ -12,16 +12,8 @@ use std::time::{Duration, Instant};
 use support::fault_proxy::{Fault, FaultProxy};
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
-use support::{dist_dir, signed_in_browser};
+use support::{create_tune, dist_dir, signed_in_browser};
 use tunebook_backend::testing::TestStack;
-
-fn create_tune(browser: &Browser, title: &str) {
-    browser.click_link("New tune");
-    browser.fill("Title", title);
-    browser.click_button("Save");
-    browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
-    browser.click_link("Back to your tunes");
-}
 
 /// Titles of the tunes PostgreSQL holds for the one account in this stack.
 fn server_titles(stack: &TestStack) -> Vec<String> {

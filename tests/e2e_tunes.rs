@@ -8,9 +8,9 @@
 
 mod support;
 
-use support::dist_dir;
 use support::static_server::StaticServer;
 use support::webdriver::Browser;
+use support::{create_tune, dist_dir};
 
 /// Fills the editor's fields (label, value).
 fn fill(browser: &Browser, fields: &[(&str, &str)]) {
@@ -167,32 +167,28 @@ fn sorting_by_a_header_and_reversing() {
     });
 }
 
-/// Creates a tune from the list and goes back to the list.
-fn add_tune(browser: &Browser, title: &str) {
-    browser.click_link("New tune");
-    fill(browser, &[("Title", title)]);
-    browser.click_button("Save");
-    browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
-    browser.click_link("Back to your tunes");
+/// One browser with two tabs on the app's empty list: the first (leading) and the second.
+fn two_tabs(server: &StaticServer) -> (Browser, String, String) {
+    let browser = Browser::start();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    let first = browser.tab();
+    let second = browser.new_tab();
+    browser.goto(&server.url);
+    browser.wait_for_text("0 tunes");
+    (browser, first, second)
 }
 
 #[test]
 #[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
 fn every_tab_works_and_the_next_one_leads_when_the_leader_closes() {
     let server = StaticServer::start(&dist_dir());
-    let browser = Browser::start();
-    browser.goto(&server.url);
-    browser.wait_for_text("0 tunes");
-    let leader = browser.tab();
-
     // A second tab works at once, through the first one's database.
-    let follower = browser.new_tab();
-    browser.goto(&server.url);
-    browser.wait_for_text("0 tunes");
-    add_tune(&browser, "Made in the second tab");
+    let (browser, leader, follower) = two_tabs(&server);
+    create_tune(&browser, "Made in the second tab");
     browser.switch_to(&leader);
     browser.wait_for_text("Made in the second tab");
-    add_tune(&browser, "Made in the first tab");
+    create_tune(&browser, "Made in the first tab");
     browser.switch_to(&follower);
     browser.wait_for_text("Made in the first tab");
 
@@ -213,7 +209,7 @@ fn every_tab_works_and_the_next_one_leads_when_the_leader_closes() {
         b.xpath("//h1[normalize-space()='Saved as the leader changed']")
     });
     browser.switch_to(&follower);
-    add_tune(&browser, "After the first tab closed");
+    create_tune(&browser, "After the first tab closed");
     browser.wait_for_text("4 tunes");
     browser.goto(&server.url);
     browser.wait_for_text("4 tunes");
@@ -230,7 +226,7 @@ fn every_tab_works_and_the_next_one_leads_when_the_leader_closes() {
     browser.new_tab();
     browser.goto(&server.url);
     browser.wait_for_text("4 tunes");
-    add_tune(&browser, "From a later tab");
+    create_tune(&browser, "From a later tab");
     browser.switch_to(&follower);
     browser.wait_for_text("From a later tab");
 }
@@ -239,14 +235,8 @@ fn every_tab_works_and_the_next_one_leads_when_the_leader_closes() {
 #[ignore = "needs the built app and chromedriver: run scripts/test.sh"]
 fn when_the_leaders_tab_crashes_the_next_one_leads() {
     let server = StaticServer::start(&dist_dir());
-    let browser = Browser::start();
-    browser.goto(&server.url);
-    browser.wait_for_text("0 tunes");
-    let leader = browser.tab();
-    let follower = browser.new_tab();
-    browser.goto(&server.url);
-    browser.wait_for_text("0 tunes");
-    add_tune(&browser, "Before the crash");
+    let (browser, leader, follower) = two_tabs(&server);
+    create_tune(&browser, "Before the crash");
 
     let leads =
         |b: &Browser| b.execute("return document.documentElement.dataset.tabRole === 'leader'", vec![]);
@@ -259,7 +249,7 @@ fn when_the_leaders_tab_crashes_the_next_one_leads() {
     assert!(browser.try_cmd("GET", "/title", None).is_err(), "the crashed tab answers nothing");
     browser.switch_to(&follower);
     browser.wait_for("the second tab to lead", |b| leads(b).as_bool().filter(|l| *l));
-    add_tune(&browser, "After the crash");
+    create_tune(&browser, "After the crash");
     browser.wait_for_text("2 tunes");
     browser.goto(&server.url);
     browser.wait_for_text("2 tunes");

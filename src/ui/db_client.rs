@@ -19,7 +19,7 @@ use web_sys::{ErrorEvent, MessageEvent, PageTransitionEvent, Worker, WorkerOptio
 use tunebook_core::domain::{Tune, TuneDraft, Uuid};
 use tunebook_core::list::{ListQuery, TunePage};
 use tunebook_core::merge::{Conflict, Part, Side};
-use tunebook_core::protocol::{self, OpenInfo, Request, RequestEnvelope, Response, WorkerError};
+use tunebook_core::protocol::{self, OpenInfo, Request, Response, WorkerError};
 use tunebook_core::supabase::SupabaseConfig;
 use tunebook_core::sync::{PullOutcome, PushReport, QueueItem, QueueStats, UnreadableRow};
 
@@ -116,7 +116,7 @@ impl Inner {
         if let Some(open) = self.last_open.borrow().clone() {
             let id = self.next_id.get();
             self.next_id.set(id + 1);
-            held_back.push(protocol::encode(&RequestEnvelope { id, request: open, key: None }));
+            held_back.push(protocol::envelope_text(id, &protocol::encode(&open), None));
         }
         *self.held_back.borrow_mut() = Some(held_back);
     }

@@ -22,6 +22,15 @@ pub fn dist_dir() -> PathBuf {
     dir
 }
 
+/// Creates a tune from the list (title only) and goes back to the list.
+pub fn create_tune(browser: &webdriver::Browser, title: &str) {
+    browser.click_link("New tune");
+    browser.fill("Title", title);
+    browser.click_button("Save");
+    browser.wait_for(title, |b| b.xpath(&format!("//h1[normalize-space()=\"{title}\"]")));
+    browser.click_link("Back to your tunes");
+}
+
 /// A browser on the app at `app_url`, its Settings pointed at the backend `api_url`
 /// (syncing every `interval_secs`), signed up (or in) as `email`.
 pub fn signed_in_browser(

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -19,6 +19,7 @@ use super::authorize::{self, Access};
 use super::frame::{self, Frame, Vsn};
 use super::hub::HubMessage;
 use super::{Realtime, TokenError};
+use crate::auth::now_secs as now;
 
 /// A channel this socket joined.
 struct Channel {
@@ -51,11 +52,6 @@ pub struct Session {
     pub key_bearer: String,
     /// Tells this socket's own broadcasts apart in the hub.
     pub id: u64,
-}
-
-/// Unix seconds now.
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 impl Session {

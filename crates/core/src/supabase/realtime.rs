@@ -276,14 +276,7 @@ pub fn socket_url(config: &SupabaseConfig) -> String {
         Some((_, rest)) => format!("ws://{rest}"),
         None => format!("ws://{base}"),
     };
-    let key: String = config
-        .anon_key
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let key = crate::list::percent_encode(&config.anon_key);
     format!("{base}/realtime/v1/websocket?apikey={key}&vsn=1.0.0")
 }
 
