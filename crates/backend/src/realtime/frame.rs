@@ -154,45 +154,32 @@ fn decode_broadcast_push(bytes: &[u8]) -> Option<Frame> {
 /// A broadcast to subscribers of `topic` (`realtime:…`): a `broadcast` frame whose
 /// payload is `{type, event, payload, meta?}` in 1.0.0, a kind-4 binary frame in 2.0.0.
 pub fn broadcast(vsn: Vsn, topic: &str, event: &str, payload: &Value, meta: Option<&Value>) -> Message {
-    match vsn {
-        Vsn::V1 => {
-            let mut inner = json!({"type": "broadcast", "event": event, "payload": payload});
-            if let Some(meta) = meta {
-                inner["meta"] = meta.clone();
-            }
-            Frame {
-                join_ref: Value::Null,
-                reference: Value::Null,
-                topic: topic.to_string(),
-                event: "broadcast".into(),
-                payload: inner,
-            }
-            .encode(vsn)
-        }
-        Vsn::V2 => {
-            let metadata = meta.map(Value::to_string).unwrap_or_default();
-            let body = payload.to_string();
-            let short = |s: &str| u8::try_from(s.len()).ok();
-            let (Some(t), Some(e), Some(m)) = (short(topic), short(event), short(&metadata)) else {
-                // Longer fields do not fit the binary header: send the array form, which
-                // clients decode too.
-                return Frame {
-                    join_ref: Value::Null,
-                    reference: Value::Null,
-                    topic: topic.to_string(),
-                    event: "broadcast".into(),
-                    payload: json!({"type": "broadcast", "event": event, "payload": payload, "meta": meta}),
-                }
-                .encode(vsn);
-            };
+    if vsn == Vsn::V2 {
+        let metadata = meta.map(Value::to_string).unwrap_or_default();
+        let short = |s: &str| u8::try_from(s.len()).ok();
+        // Longer fields do not fit the binary header: those go in the array form below,
+        // which clients decode too.
+        if let (Some(t), Some(e), Some(m)) = (short(topic), short(event), short(&metadata)) {
             let mut bytes = vec![USER_BROADCAST, t, e, m, JSON_ENCODING];
             bytes.extend_from_slice(topic.as_bytes());
             bytes.extend_from_slice(event.as_bytes());
             bytes.extend_from_slice(metadata.as_bytes());
-            bytes.extend_from_slice(body.as_bytes());
-            Message::binary(bytes)
+            bytes.extend_from_slice(payload.to_string().as_bytes());
+            return Message::binary(bytes);
         }
     }
+    let mut inner = json!({"type": "broadcast", "event": event, "payload": payload});
+    if let Some(meta) = meta {
+        inner["meta"] = meta.clone();
+    }
+    let frame = Frame {
+        join_ref: Value::Null,
+        reference: Value::Null,
+        topic: topic.to_string(),
+        event: "broadcast".into(),
+        payload: inner,
+    };
+    frame.encode(vsn)
 }
 
 #[cfg(test)]
