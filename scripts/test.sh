@@ -23,8 +23,14 @@ say "Native tests"
 cargo test --workspace --locked
 
 say "Browser tests (wasm in headless Chromium)"
-cargo test -p tunebook --target wasm32-unknown-unknown --locked \
+# wasm-bindgen-test-runner stops chromedriver without ending its session, so Chromium's
+# throwaway profile (about 43 MB a run) would stay in /tmp for good: give the run a
+# temporary directory of its own and remove it afterwards.
+wasm_tmp=target/wasm-test-tmp
+rm -rf "$wasm_tmp" && mkdir -p "$wasm_tmp"
+TMPDIR="$PWD/$wasm_tmp" cargo test -p tunebook --target wasm32-unknown-unknown --locked \
   --test browser_opfs --test browser_memory_fallback
+rm -rf "$wasm_tmp"
 
 say "End-to-end tests (the release build users get, in headless Chromium)"
 trunk build --release

@@ -66,7 +66,7 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
 
     // The backend goes down; a tune made meanwhile waits in the outbox, and a sync
     // attempt really fails (the Sync page's last run says it will retry).
-    let config = stack.stop();
+    let stopped = stack.stop();
     create_tune(&browser, "Written during the outage");
     browser.wait_for("1 pending", |b| (b.sync_status() == "1 pending").then_some(()));
     browser.click_link("1 pending");
@@ -76,7 +76,7 @@ fn sign_up_sync_through_an_outage_and_sign_out() {
     browser.wait_for_field("Filter");
 
     // Back up: the tune arrives without anyone doing anything.
-    let stack = TestStack::start_with(config).expect("backend restarts");
+    let stack = stopped.restart().expect("backend restarts");
     let restarted = Instant::now();
     let deadline = restarted + Duration::from_secs(30);
     while server_titles(&stack).len() < 2 {
@@ -359,8 +359,9 @@ fn failed_syncs_back_off() {
 
     // The API's port now only counts requests and closes them: every sync fails, and so
     // does every attempt to reopen the live channel.
-    let config = stack.stop();
-    let listener = std::net::TcpListener::bind(("127.0.0.1", config.api_port)).expect("the API port is free");
+    let stopped = stack.stop();
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", stopped.config().api_port)).expect("the API port is free");
     let syncs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let sockets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (sync_counter, socket_counter) = (syncs.clone(), sockets.clone());

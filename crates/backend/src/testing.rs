@@ -60,16 +60,53 @@ impl TestStack {
         })
     }
 
-    /// Stops everything but keeps the data; returns the configuration to start again
-    /// on the same data (with `reset` off).
-    pub fn stop(mut self) -> StackConfig {
+    /// Stops everything but keeps the data, for a restart on it (with `reset` off); the
+    /// data goes when the returned [`StoppedStack`] is dropped without a restart.
+    pub fn stop(mut self) -> StoppedStack {
         let stack = self.stack.take().unwrap_or_else(|| unreachable!("stack is present until stop"));
         let mut config = stack.config.clone();
         config.reset = false;
         self.runtime.block_on(stack.stop());
-        // Keep the data: the caller restarts on it.
+        // The stopped stack owns the data from now on.
         self.data_dir = std::path::PathBuf::new();
-        config
+        StoppedStack { config: Some(config) }
+    }
+}
+
+/// A stopped test stack's data directory and configuration: restart on it, or drop it
+/// and the directory is deleted (a test that only needed the backend down leaves nothing
+/// behind in the temp directory).
+pub struct StoppedStack {
+    /// Present until `restart` hands it on.
+    config: Option<StackConfig>,
+}
+
+impl StoppedStack {
+    /// The configuration a restart uses (ports, data directory, migrations).
+    pub fn config(&self) -> &StackConfig {
+        self.config.as_ref().unwrap_or_else(|| unreachable!("config is present until restart"))
+    }
+
+    /// Changes what the restart uses, e.g. newer migrations.
+    pub fn config_mut(&mut self) -> &mut StackConfig {
+        self.config.as_mut().unwrap_or_else(|| unreachable!("config is present until restart"))
+    }
+
+    /// Starts a stack again on the same data; the new stack deletes it when dropped.
+    pub fn restart(mut self) -> Result<TestStack, BackendError> {
+        let config = self.config.take().unwrap_or_else(|| unreachable!("config is present until restart"));
+        let data_dir = config.data_dir.clone();
+        TestStack::start_with(config).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        })
+    }
+}
+
+impl Drop for StoppedStack {
+    fn drop(&mut self) {
+        if let Some(config) = self.config.take() {
+            let _ = std::fs::remove_dir_all(&config.data_dir);
+        }
     }
 }
 

@@ -252,8 +252,7 @@ fn migrations_apply_twice_and_survive_a_restart() {
     let api = Api { stack: &stack };
     let address = email("restart");
     api.sign_up(&address, "secret1");
-    let config = stack.stop();
-    let stack = TestStack::start_with(config).expect("restarts on the same data");
+    let stack = stack.stop().restart().expect("restarts on the same data");
     let api = Api { stack: &stack };
     let r = api.call(
         "POST",
@@ -344,11 +343,11 @@ fn the_schema_upgrades_from_the_first_release_with_data_in_it() {
     assert_eq!(r.status, 200, "{}", r.text);
     // ...including a value the new constraints would refuse, as the old server allowed.
     stack.sql(&format!("update public.tune set created_at = 'infinity' where id = '{}'", uuid(702))).unwrap();
-    let mut config = stack.stop();
+    let mut stopped = stack.stop();
 
     // ...upgraded in place by today's migrations.
-    config.supabase_dir = current;
-    let stack = TestStack::start_with(config).expect("upgraded stack");
+    stopped.config_mut().supabase_dir = current;
+    let stack = stopped.restart().expect("upgraded stack");
     let api = Api { stack: &stack };
     let count = |sql: &str| stack.sql(sql).unwrap()[0].clone().unwrap();
     assert_eq!(count(&format!("select count(*) from public.tune where user_id = '{user}'")), "3");

@@ -134,7 +134,7 @@ fn a_stopped_backend_keeps_changes_pending_until_it_returns() {
     let session = sign_up(&cfg, "outage");
     let db = device();
     let tune = create(&db, "Written offline");
-    let config_to_restart = stack.stop();
+    let stopped = stack.stop();
 
     for attempt in 1..=3 {
         let report = push_now(&db, &cfg, &session);
@@ -143,7 +143,7 @@ fn a_stopped_backend_keeps_changes_pending_until_it_returns() {
         assert_eq!((items.len(), items[0].attempts), (1, attempt), "attempts grow, nothing is lost");
     }
 
-    let stack = TestStack::start_with(config_to_restart).expect("restart on the same ports and data");
+    let stack = stopped.restart().expect("restart on the same ports and data");
     let report = push_now(&db, &cfg, &session);
     assert_eq!((report.pushed, report.outcome), (1, PushOutcome::Complete));
     assert_eq!(server_value(&stack, &tune.id, "title").as_deref(), Some("Written offline"));

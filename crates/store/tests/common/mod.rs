@@ -112,8 +112,8 @@ impl Backend {
 
     /// Stops the stack and starts it again on the same data and ports.
     pub fn restart(&mut self) {
-        let config = self.stack.take().expect("running").stop();
-        self.stack = Some(TestStack::start_with(config).expect("restart"));
+        let stopped = self.stack.take().expect("running").stop();
+        self.stack = Some(stopped.restart().expect("restart"));
     }
 
     pub fn stack(&self) -> &TestStack {
