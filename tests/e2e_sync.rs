@@ -347,6 +347,23 @@ fn a_second_tab_syncs_through_the_first_and_says_so() {
         (server_titles(&stack) == ["From the second tab"]).then_some(())
     });
     browser.wait_for_status("Synced");
+
+    // Its Sync page shows the first tab's sync: the last run and the live channel.
+    browser.click_link("Synced");
+    browser.wait_for_text("On: changes from your other devices show up as they are saved.");
+    assert!(browser.body_text().contains("All changes sent"), "{}", browser.body_text());
+
+    // And follows it as it changes: the backend goes down, the first tab's live channel
+    // drops and its push of the second tab's next tune fails.
+    let _stopped = stack.stop();
+    browser.wait_for("the live channel to drop", |b| {
+        (!b.body_text().contains("On: changes from your other devices")).then_some(())
+    });
+    browser.click_link("Tunebook");
+    create_tune(&browser, "While the server is away");
+    browser.wait_for("1 pending", |b| (b.sync_status() == "1 pending").then_some(()));
+    browser.click_link("1 pending");
+    browser.wait_for_text("Will retry:");
 }
 
 #[test]

@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
     let app = AppContext::new();
     provide_context(app);
     let startup = RwSignal::new(Startup::Opening);
+    tabs::share_sync_state(app);
 
     let start = move || {
         startup.set(Startup::Opening);

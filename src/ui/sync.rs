@@ -13,7 +13,8 @@ use tunebook_core::domain::Timestamp;
 use tunebook_core::supabase::auth::{self, Session};
 use tunebook_core::supabase::fetch::FetchTransport;
 use tunebook_core::sync::{PullOutcome, PushOutcome, QueueStats, SyncScheduler};
-use tunebook_core::sync_run::{Event, RefreshFailed, Step, SyncRun};
+use tunebook_core::sync_run::{Event, LastRun, RefreshFailed, Step, SyncRun};
+use tunebook_core::tabs::LeaderSync;
 
 use super::account::Account;
 use super::context::AppContext;
@@ -26,16 +27,6 @@ const REFRESH_MARGIN_SECS: i64 = 120;
 const AFTER_WRITE_MS: u32 = 100;
 /// After a live hint, the wait before pulling: a burst of hints makes one pull.
 const AFTER_HINT_MS: u32 = 200;
-
-/// The last finished sync run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LastRun {
-    pub finished_at: Timestamp,
-    pub duration_ms: f64,
-    /// What happened, in words.
-    pub result: String,
-    pub ok: bool,
-}
 
 /// What the status line and the Sync page show.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,6 +115,8 @@ impl SyncController {
     pub fn start(&self, app: AppContext) {
         self.stop();
         if !app.db().is_some_and(|db| db.leads()) {
+            // `stop` just cleared what the leader's sync showed here: ask for it again.
+            super::tabs::ask_sync_state();
             let this = *self;
             spawn_local(async move { this.refresh_stats(app).await });
             return;
@@ -217,6 +210,36 @@ impl SyncController {
         self.status.update(|s| s.online = false);
     }
 
+    /// What this tab's sync is doing, as the other tabs show it while this tab leads
+    /// (a tracked read).
+    pub fn shown(&self) -> LeaderSync {
+        let live = self.live.status.get();
+        self.status.with(|s| LeaderSync {
+            running: s.running,
+            last: s.last.clone(),
+            last_success: s.last_success,
+            pulling: s.pulling,
+            live,
+        })
+    }
+
+    /// Shows the leader tab's sync in this tab, which follows it; when the leader is not
+    /// running, the queue's counts may have changed, so they are read again.
+    pub fn follow(&self, app: AppContext, leader: LeaderSync) {
+        let idle = !leader.running;
+        self.status.update(|s| {
+            s.running = leader.running;
+            s.last = leader.last;
+            s.last_success = leader.last_success;
+            s.pulling = leader.pulling;
+        });
+        self.live.status.set(leader.live);
+        if idle {
+            let this = *self;
+            spawn_local(async move { this.refresh_stats(app).await });
+        }
+    }
+
     /// Re-reads the queue counts (after a local write, for instance).
     pub async fn refresh_stats(&self, app: AppContext) {
         if let Some(db) = app.db() {
@@ -307,7 +330,6 @@ impl SyncController {
             });
         });
         self.busy.set_value(false);
-        super::tabs::synced();
         self.renew_before_expiry(app);
         // An edit made meanwhile, or a hint this run did not pull as far as: once more.
         let hinted = self.hinted.try_update_value(Option::take).flatten();

@@ -4,13 +4,15 @@
 //! itself); as the leader it answers the others' requests from its worker, tells every
 //! tab which tables each write changed, and pushes their writes. Who leads is settled by
 //! a Web Lock (`tab_lock`): the tabs queue for it, so when the leader's tab closes the
-//! next one takes over by itself (`promote`, in `app`).
+//! next one takes over by itself (`promote`, in `app`). The leader also tells the others
+//! what its sync is doing, and they show it ([`share_sync_state`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
+use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tunebook_core::domain::Uuid;
 use tunebook_core::protocol::{self, Request, Response, WorkerError};
@@ -93,10 +95,23 @@ pub fn changed(tables: &[TableId]) {
     }
 }
 
-/// Tells the other tabs that a sync run ended here (they read the queue's counts again).
-pub fn synced() {
+/// While this tab leads, tells the others whenever what its sync shows changes (a run
+/// starts or ends, a pull makes progress, the live channel connects or fails). Called
+/// once, from the root component (the effect lives as long as the page).
+pub fn share_sync_state(app: AppContext) {
+    let shown = Memo::new(move |_| app.sync.shown());
+    Effect::new(move |_| {
+        let state = shown.get();
+        if let Some(hub) = hub().filter(|hub| hub.leading.get()) {
+            post(&hub, &TabMessage::SyncState(state));
+        }
+    });
+}
+
+/// Asks the leader tab what its sync is doing (it answers with a `SyncState`).
+pub fn ask_sync_state() {
     if let Some(hub) = hub() {
-        post(&hub, &TabMessage::Synced);
+        post(&hub, &TabMessage::Hello);
     }
 }
 
@@ -188,7 +203,12 @@ fn receive(app: AppContext, message: TabMessage) {
             }
         }
         TabMessage::Leader { .. } => {}
-        TabMessage::Synced => spawn_local(async move { app.sync.refresh_stats(app).await }),
+        TabMessage::SyncState(state) if !hub.leading.get() => app.sync.follow(app, state),
+        TabMessage::SyncState(_) => {}
+        TabMessage::Hello if hub.leading.get() => {
+            post(&hub, &TabMessage::SyncState(untrack(|| app.sync.shown())));
+        }
+        TabMessage::Hello => {}
         TabMessage::Account => {
             if let Some(window) = web_sys::window() {
                 let _ = window.location().reload();

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Timestamp;
 use crate::sync::{PullOutcome, PushOutcome};
 
 /// What the driver does next.
@@ -68,6 +69,16 @@ impl RunOutcome {
             RunOutcome::Stopped { reason } => format!("Stopped: {reason}"),
         }
     }
+}
+
+/// The last finished run, as the Sync page shows it (and the leader tab tells the others).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LastRun {
+    pub finished_at: Timestamp,
+    pub duration_ms: f64,
+    /// What happened, in words ([`RunOutcome::describe`]).
+    pub result: String,
+    pub ok: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,8 +9,10 @@
 //! becomes leader and announces itself; followers then send again every request still
 //! unanswered. A request keeps its key (`tab:id`) when sent again, and the worker
 //! answers a write it applied before under that key from the stored answer, so a replay
-//! never applies anything twice. This module is the messages and the followers'
-//! bookkeeping; the browser edge is `src/ui/tabs.rs`.
+//! never applies anything twice. Only the leader syncs; it tells the others what its
+//! sync is doing ([`LeaderSync`]) whenever that changes and to every tab that starts, so
+//! every tab's status line and Sync page say the same. This module is the messages and
+//! the followers' bookkeeping; the browser edge is `src/ui/tabs.rs`.
 //!
 //! Requests and answers travel as the JSON text the worker reads and writes: the leader
 //! passes them between the channel and its worker without decoding them (the app then
@@ -20,7 +22,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Timestamp;
 use crate::protocol::{self, Request};
+use crate::supabase::realtime::LiveStatus;
+use crate::sync_run::LastRun;
 use crate::tables::TableId;
 
 /// The `BroadcastChannel` the tabs of one origin talk on.
@@ -40,10 +45,27 @@ pub enum TabMessage {
     Changed { tables: Vec<TableId>, from: String },
     /// This tab just became the leader: send again whatever is unanswered.
     Leader { tab: String },
-    /// The leader finished a sync run: the queue's counts the tabs show have changed.
-    Synced,
+    /// What the leader's sync is doing now: sent when that changes, and in answer to
+    /// [`TabMessage::Hello`].
+    SyncState(LeaderSync),
+    /// A following tab started syncing (as far as followers do): the leader answers
+    /// with its [`TabMessage::SyncState`].
+    Hello,
     /// Someone signed in or out in one tab: the others reload to follow.
     Account,
+}
+
+/// What the leader tab's sync is doing, for the tabs that follow it: they run no sync
+/// (nor live channel) of their own, yet show the same status line and Sync page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeaderSync {
+    pub running: bool,
+    pub last: Option<LastRun>,
+    pub last_success: Option<Timestamp>,
+    /// While pulling: rows received so far, and the total when the server said.
+    pub pulling: Option<(u64, Option<u64>)>,
+    /// The live channel's state; `None` while signed out.
+    pub live: Option<LiveStatus>,
 }
 
 impl TabMessage {
@@ -162,7 +184,20 @@ mod tests {
             },
             TabMessage::Changed { tables: vec![TableId::Tune, TableId::Tag], from: "t1".into() },
             TabMessage::Leader { tab: "t2".into() },
-            TabMessage::Synced,
+            TabMessage::SyncState(LeaderSync::default()),
+            TabMessage::SyncState(LeaderSync {
+                running: true,
+                last: Some(LastRun {
+                    finished_at: Timestamp(1_795_000_000_000),
+                    duration_ms: 12.5,
+                    result: "Will retry: offline".into(),
+                    ok: false,
+                }),
+                last_success: Some(Timestamp(1_794_999_000_000)),
+                pulling: Some((1_000, Some(12_000))),
+                live: Some(LiveStatus::Unavailable("the server closed the connection".into())),
+            }),
+            TabMessage::Hello,
             TabMessage::Account,
         ];
         for message in cases {

@@ -11,6 +11,7 @@
 //! in a row without a joined channel make the status "unavailable": sync carries on at
 //! its interval, and the machine keeps trying at the backoff's pace.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::SupabaseConfig;
@@ -26,7 +27,7 @@ pub const UNAVAILABLE_AFTER: u32 = 3;
 pub const RECONNECT: Backoff = Backoff { base_ms: 1_000, cap_ms: 30_000 };
 
 /// What the Sync page says about live updates.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LiveStatus {
     /// Opening the socket or joining the channel (or about to retry after a blip).
     Connecting,
