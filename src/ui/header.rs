@@ -71,16 +71,16 @@ pub fn Header() -> impl IntoView {
 
     let status = move || {
         let signed_in = app.account.with(|a| a.session().is_some());
-        app.sync.status.with(|s| match (s.pulling, &s.stats_error) {
+        app.sync.status.with(|s| match (s.run.pulling, &s.stats_error) {
             (Some((done, total)), _) => download_progress(done, total),
             // Counts that could not be read must not pass for "Synced".
-            (None, Some(_)) if !s.running => "Sync status unknown".to_string(),
-            (None, _) => sync_status(signed_in, s.online, s.running, &s.stats),
+            (None, Some(_)) if !s.run.running => "Sync status unknown".to_string(),
+            (None, _) => sync_status(signed_in, s.online, s.run.running, &s.stats),
         })
     };
     let conflict_count = move || app.sync.status.with(|s| s.stats.conflicts);
     let status_title = move || {
-        app.sync.status.with(|s| match s.last_success {
+        app.sync.status.with(|s| match s.run.last_success {
             Some(at) => format!(
                 "Last synced {} ({})",
                 ago((tunebook_core::domain::Timestamp::now().millis() - at.millis()) / 1000),

@@ -13,7 +13,7 @@ use tunebook_core::domain::Timestamp;
 use tunebook_core::supabase::auth::{self, Session};
 use tunebook_core::supabase::fetch::FetchTransport;
 use tunebook_core::sync::{PullOutcome, PushOutcome, QueueStats, SyncScheduler};
-use tunebook_core::sync_run::{Event, LastRun, RefreshFailed, Step, SyncRun};
+use tunebook_core::sync_run::{Event, LastRun, RefreshFailed, RunStatus, Step, SyncRun};
 use tunebook_core::tabs::LeaderSync;
 
 use super::account::Account;
@@ -32,12 +32,9 @@ const AFTER_HINT_MS: u32 = 200;
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyncStatus {
     pub online: bool,
-    pub running: bool,
+    /// This tab's runs, or the leader tab's when this one follows.
+    pub run: RunStatus,
     pub stats: QueueStats,
-    pub last: Option<LastRun>,
-    pub last_success: Option<Timestamp>,
-    /// While pulling: rows received so far, and the total when the server said.
-    pub pulling: Option<(u64, Option<u64>)>,
     /// Why the queue's counts could not be read (the counts shown are then stale).
     pub stats_error: Option<String>,
 }
@@ -59,15 +56,7 @@ impl SyncStatus {
 impl Default for SyncStatus {
     fn default() -> Self {
         let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
-        Self {
-            online,
-            running: false,
-            stats: QueueStats::default(),
-            last: None,
-            last_success: None,
-            pulling: None,
-            stats_error: None,
-        }
+        Self { online, run: RunStatus::default(), stats: QueueStats::default(), stats_error: None }
     }
 }
 
@@ -214,25 +203,14 @@ impl SyncController {
     /// (a tracked read).
     pub fn shown(&self) -> LeaderSync {
         let live = self.live.status.get();
-        self.status.with(|s| LeaderSync {
-            running: s.running,
-            last: s.last.clone(),
-            last_success: s.last_success,
-            pulling: s.pulling,
-            live,
-        })
+        self.status.with(|s| LeaderSync { run: s.run.clone(), live })
     }
 
     /// Shows the leader tab's sync in this tab, which follows it; when the leader is not
     /// running, the queue's counts may have changed, so they are read again.
     pub fn follow(&self, app: AppContext, leader: LeaderSync) {
-        let idle = !leader.running;
-        self.status.update(|s| {
-            s.running = leader.running;
-            s.last = leader.last;
-            s.last_success = leader.last_success;
-            s.pulling = leader.pulling;
-        });
+        let idle = !leader.run.running;
+        self.status.update(|s| s.run = leader.run);
         self.live.status.set(leader.live);
         if idle {
             let this = *self;
@@ -264,7 +242,7 @@ impl SyncController {
             return;
         };
         self.busy.set_value(true);
-        self.status.update(|s| s.running = true);
+        self.status.update(|s| s.run.running = true);
         let started = js_sys::Date::now();
         let expiring = session.expires_within(now_ms / 1000, REFRESH_MARGIN_SECS);
         let (mut machine, mut step) = SyncRun::start(expiring);
@@ -300,7 +278,7 @@ impl SyncController {
             };
             step = machine.next(event);
             let progress = machine.progress();
-            self.status.update(|s| s.pulling = progress);
+            self.status.update(|s| s.run.pulling = progress);
             // A long first download fills the list as it goes.
             if let (Some((rows, _)), true) = (progress, machine.changed())
                 && rows % 5000 < 1000
@@ -316,13 +294,13 @@ impl SyncController {
         let stats = db.queue_stats().await;
         let finished_at = Timestamp::now();
         self.status.update(|s| {
-            s.running = false;
-            s.pulling = None;
+            s.run.running = false;
+            s.run.pulling = None;
             s.take_stats(stats);
             if outcome.is_success() {
-                s.last_success = Some(finished_at);
+                s.run.last_success = Some(finished_at);
             }
-            s.last = Some(LastRun {
+            s.run.last = Some(LastRun {
                 finished_at,
                 duration_ms: js_sys::Date::now() - started,
                 result: outcome.describe(),

@@ -81,6 +81,16 @@ pub struct LastRun {
     pub ok: bool,
 }
 
+/// What a device's sync runs show: the one running, if any, and the last ones.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub running: bool,
+    /// While pulling: rows received so far, and the total when the server said.
+    pub pulling: Option<(u64, Option<u64>)>,
+    pub last: Option<LastRun>,
+    pub last_success: Option<Timestamp>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Push,

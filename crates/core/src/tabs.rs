@@ -22,10 +22,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Timestamp;
 use crate::protocol::{self, Request};
 use crate::supabase::realtime::LiveStatus;
-use crate::sync_run::LastRun;
+use crate::sync_run::RunStatus;
 use crate::tables::TableId;
 
 /// The `BroadcastChannel` the tabs of one origin talk on.
@@ -59,11 +58,7 @@ pub enum TabMessage {
 /// (nor live channel) of their own, yet show the same status line and Sync page.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LeaderSync {
-    pub running: bool,
-    pub last: Option<LastRun>,
-    pub last_success: Option<Timestamp>,
-    /// While pulling: rows received so far, and the total when the server said.
-    pub pulling: Option<(u64, Option<u64>)>,
+    pub run: RunStatus,
     /// The live channel's state; `None` while signed out.
     pub live: Option<LiveStatus>,
 }
@@ -161,8 +156,9 @@ impl Outstanding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{TuneDraft, Uuid};
+    use crate::domain::{Timestamp, TuneDraft, Uuid};
     use crate::protocol::{Response, WorkerError};
+    use crate::sync_run::LastRun;
 
     fn create(title: &str) -> Request {
         Request::CreateTune { draft: TuneDraft { title: title.into(), ..TuneDraft::default() } }
@@ -186,15 +182,17 @@ mod tests {
             TabMessage::Leader { tab: "t2".into() },
             TabMessage::SyncState(LeaderSync::default()),
             TabMessage::SyncState(LeaderSync {
-                running: true,
-                last: Some(LastRun {
-                    finished_at: Timestamp(1_795_000_000_000),
-                    duration_ms: 12.5,
-                    result: "Will retry: offline".into(),
-                    ok: false,
-                }),
-                last_success: Some(Timestamp(1_794_999_000_000)),
-                pulling: Some((1_000, Some(12_000))),
+                run: RunStatus {
+                    running: true,
+                    pulling: Some((1_000, Some(12_000))),
+                    last: Some(LastRun {
+                        finished_at: Timestamp(1_795_000_000_000),
+                        duration_ms: 12.5,
+                        result: "Will retry: offline".into(),
+                        ok: false,
+                    }),
+                    last_success: Some(Timestamp(1_794_999_000_000)),
+                },
                 live: Some(LiveStatus::Unavailable("the server closed the connection".into())),
             }),
             TabMessage::Hello,

@@ -204,7 +204,7 @@ pub fn TuneList(db: DbClient, #[prop(optional)] repertoire: Option<Uuid>) -> imp
             <p class="error" role="alert">"Could not load your tunes: " {message}</p>
         }
         .into_any(),
-        Load::Ready(p) if p.total == 0 => match app.sync.status.with(|s| s.pulling) {
+        Load::Ready(p) if p.total == 0 => match app.sync.status.with(|s| s.run.pulling) {
             // A first sync of a big account: say so rather than show an empty tunebook.
             Some((done, total)) => {
                 view! { <p class="loading" role="status">{tunebook_core::text::download_progress(done, total)}</p> }

@@ -92,7 +92,7 @@ pub fn SyncPage() -> impl IntoView {
             .unwrap_or_else(|| "—".into())
     };
     let last_run = move || {
-        app.sync.status.with(|s| match &s.last {
+        app.sync.status.with(|s| match &s.run.last {
             Some(run) => format!(
                 "{} ({}), took {:.0} ms: {}",
                 local_date_time(run.finished_at),
@@ -122,14 +122,14 @@ pub fn SyncPage() -> impl IntoView {
             <p class="sync-summary">
                 {move || {
                     let signed_in = signed_in();
-                    app.sync.status.with(|s| sync_status(signed_in, s.online, s.running, &s.stats))
+                    app.sync.status.with(|s| sync_status(signed_in, s.online, s.run.running, &s.stats))
                 }}
             </p>
             {move || (!signed_in()).then(|| view! {
                 <p class="hint">"Your tunes stay on this device until you " <a href=paths::href("/signin")>"sign in"</a> "."</p>
             })}
             <div class="actions">
-                <button type="button" class="primary" on:click=sync_now disabled=move || !signed_in() || app.sync.status.with(|s| s.running)>
+                <button type="button" class="primary" on:click=sync_now disabled=move || !signed_in() || app.sync.status.with(|s| s.run.running)>
                     "Sync now"
                 </button>
             </div>
